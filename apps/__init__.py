@@ -1,0 +1,1 @@
+"""Domain apps, one per part of the city."""

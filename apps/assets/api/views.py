@@ -1,0 +1,20 @@
+from django.db.models import QuerySet
+
+from apps.assets.models import UtilityAsset
+from apps.assets.selectors import assets_visible_to
+from apps.core.views import GeoFeatureViewSet
+
+from .filters import UtilityAssetFilterSet
+from .serializers import UtilityAssetSerializer
+
+
+class UtilityAssetViewSet(GeoFeatureViewSet):
+    """Utility assets. The public sees only the public kinds (lamps, signals, chargers, water points)."""
+
+    queryset = UtilityAsset.objects.none()
+    serializer_class = UtilityAssetSerializer
+    filterset_class = UtilityAssetFilterSet
+    geojson_fields = ("kind", "name", "operator", "osm_id", "osm_type", "source", "source_id")
+
+    def get_queryset(self) -> QuerySet[UtilityAsset]:
+        return assets_visible_to(self.request.user)

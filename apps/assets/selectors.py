@@ -1,0 +1,20 @@
+"""Reads of utility assets, always through the role filter."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from apps.accounts.permissions import role_of
+
+from .conf import public_asset_kinds
+from .models import UtilityAsset
+
+
+def assets_visible_to(user: Any) -> QuerySet[UtilityAsset]:
+    """The public sees only the kinds marked public; any signed-in role sees all."""
+    queryset = UtilityAsset.objects.all()
+    if role_of(user) == "public":
+        queryset = queryset.filter(kind__in=public_asset_kinds())
+    return queryset

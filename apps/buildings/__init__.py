@@ -1,0 +1,1 @@
+"""Building footprints with heights, use and levels."""

@@ -1,0 +1,16 @@
+"""App settings with defaults: a Django setting wins, then the environment, then the default."""
+
+from __future__ import annotations
+
+import os
+
+from django.conf import settings
+
+
+def setting_list(name: str, default: list[str]) -> list[str]:
+    if hasattr(settings, name):
+        return list(getattr(settings, name))
+    raw = os.environ.get(name)
+    if raw is not None:
+        return [v.strip() for v in raw.split(",") if v.strip()]
+    return default

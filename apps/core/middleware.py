@@ -1,0 +1,37 @@
+"""Content-Security-Policy on every response. Everything the pages load is served by us (vendored
+MapLibre, Swagger UI); MapLibre needs blob: workers and WebGL data/blob images."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+DEFAULT_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",  # MapLibre and the admin set inline styles on elements
+        "img-src 'self' data: blob:",
+        "worker-src 'self' blob:",
+        "child-src 'self' blob:",
+        "connect-src 'self'",
+        "font-src 'self' data:",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+class ContentSecurityPolicyMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.policy = getattr(settings, "CITYTWIN_CSP", DEFAULT_POLICY)
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Security-Policy", self.policy)
+        return response

@@ -1,0 +1,1 @@
+"""Districts: administrative areas or a documented grid when the source has none."""

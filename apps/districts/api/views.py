@@ -1,0 +1,14 @@
+from apps.core.views import GeoFeatureViewSet
+from apps.districts.models import District
+
+from .filters import DistrictFilterSet
+from .serializers import DistrictSerializer
+
+
+class DistrictViewSet(GeoFeatureViewSet):
+    """Districts (administrative areas or grid cells). Public."""
+
+    queryset = District.objects.all()
+    serializer_class = DistrictSerializer
+    filterset_class = DistrictFilterSet
+    geojson_fields = ("name", "code", "level", "admin_level", "source", "source_id")

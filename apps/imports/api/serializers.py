@@ -1,0 +1,15 @@
+from rest_framework import serializers
+
+from apps.imports.models import ImportRun
+
+
+class ImportRunSerializer(serializers.ModelSerializer):
+    created_by = serializers.StringRelatedField()
+
+    class Meta:
+        model = ImportRun
+        fields = (
+            "id", "created_by", "created_at", "started_at", "finished_at", "state", "dry_run", "source_name",
+            "source_sha256", "source_size", "options", "counts", "errors", "progress", "message",
+        )
+        read_only_fields = fields

@@ -1,0 +1,1 @@
+"""The browser pages: home, the 3D city map."""

@@ -1,0 +1,12 @@
+import django_filters
+
+from apps.core.filters import BBoxFilterSet
+from apps.sensors.models import Sensor
+
+
+class SensorFilterSet(BBoxFilterSet):
+    kind = django_filters.BaseInFilter(help_text="One or more of traffic, air_quality, energy.")
+
+    class Meta:
+        model = Sensor
+        fields = ("kind", "active", "code", "road_segment", "building", "asset")

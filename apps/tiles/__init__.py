@@ -1,0 +1,1 @@
+"""Mapbox Vector Tiles built by PostGIS (ST_AsMVT), role-checked and cacheable."""

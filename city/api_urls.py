@@ -1,0 +1,23 @@
+"""The REST API's router: one entry per layer; each app owns its viewset."""
+
+from __future__ import annotations
+
+from rest_framework.routers import DefaultRouter
+
+from apps.assets.api.views import UtilityAssetViewSet
+from apps.buildings.api.views import BuildingViewSet
+from apps.districts.api.views import DistrictViewSet
+from apps.imports.api.views import ImportRunViewSet
+from apps.roads.api.views import RoadNodeViewSet, RoadSegmentViewSet
+from apps.sensors.api.views import SensorViewSet
+
+router = DefaultRouter()
+router.register("buildings", BuildingViewSet, basename="building")
+router.register("road-segments", RoadSegmentViewSet, basename="road-segment")
+router.register("road-nodes", RoadNodeViewSet, basename="road-node")
+router.register("utility-assets", UtilityAssetViewSet, basename="utility-asset")
+router.register("districts", DistrictViewSet, basename="district")
+router.register("sensors", SensorViewSet, basename="sensor")
+router.register("imports", ImportRunViewSet, basename="import-run")
+
+urlpatterns = router.urls
