@@ -7,6 +7,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from apps.core.health import healthz
+
 urlpatterns = [
     path("", include("apps.maps.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
@@ -17,4 +19,5 @@ urlpatterns = [
     path("tiles/", include("apps.tiles.urls")),
     path("imports/", include("apps.imports.urls")),
     path("admin/", admin.site.urls),
+    path("healthz/", healthz, name="healthz"),
 ]

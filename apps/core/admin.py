@@ -1,20 +1,45 @@
-"""Admin helpers: a geometry widget that uses our vendored OpenLayers (no CDN, no external tiles)."""
+"""Admin helpers: a geometry widget that works under our CSP (no inline script), with OpenLayers served
+from static/vendor/ol and the city's own vector tiles as the base map (no CDN, no remote tiles)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.contrib.gis import admin
 from django.contrib.gis.forms.widgets import OpenLayersWidget
 
+from apps.core.geo import WEB_MERCATOR_SRID
 
-class LocalOpenLayersWidget(OpenLayersWidget):
-    """Django's OpenLayers widget with the library served from static/vendor/ol (CSP: 'self' only)."""
+# Where the widget opens for a new (empty) feature: central Helsinki (lon, lat).
+DEFAULT_CENTER = (24.944, 60.170)
+
+
+class CityOpenLayersWidget(OpenLayersWidget):
+    template_name = "gis/citytwin_openlayers.html"
 
     class Media:
+        extend = False  # drop Django's CDN links
         css = {"all": ("vendor/ol/ol.css", "gis/css/ol3.css")}
-        js = ("vendor/ol/ol.js", "gis/js/OLMapWidget.js")
+        js = ("vendor/ol/ol.js", "gis/js/OLMapWidget.js", "js/admin-map.js")
+
+    def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
+        context = super().get_context(name, value, attrs)
+        context["widget_config_id"] = f"{context['id']}_config"
+        context["widget_config"] = {
+            "geom_name": context["geom_type"],
+            "id": context["id"],
+            "map_id": f"{context['id']}_map",
+            "map_srid": WEB_MERCATOR_SRID,
+            "name": context["name"],
+            "module": context["module"],
+            "default_lon": DEFAULT_CENTER[0],
+            "default_lat": DEFAULT_CENTER[1],
+            "default_zoom": 15,
+        }
+        return context
 
 
 class FeatureAdmin(admin.GISModelAdmin):
-    gis_widget = LocalOpenLayersWidget
+    gis_widget = CityOpenLayersWidget
     readonly_fields = ("source", "source_id", "import_run", "created_at", "updated_at")
     list_per_page = 50

@@ -22,17 +22,14 @@ def feature_collection_sql(
     `fields` are the model fields to put into each feature's properties, keyed by field name (a foreign
     key carries the related row's id)."""
     inner_sql, inner_params = queryset.values("pk", geom_field, *fields).query.sql_with_params()
-    meta = queryset.model._meta
-    props = ", ".join(
-        "'{key}', t.\"{col}\"".format(key=name, col=meta.get_field(name).column) for name in fields
-    )
+    # values() names each output column after its field ("pk" for the primary key).
+    props = ", ".join(f"'{name}', t.\"{name}\"" for name in fields)
     sql = (
-        "SELECT json_build_object('type', 'Feature', 'id', t.\"{pk}\", "
+        "SELECT json_build_object('type', 'Feature', 'id', t.pk, "
         "'geometry', ST_AsGeoJSON(t.\"{geom}\", {dec})::json, "
         "'properties', json_build_object({props})) AS feature FROM ({inner}) t"
     ).format(
-        pk=meta.pk.column,
-        geom=meta.get_field(geom_field).column,
+        geom=geom_field,
         dec=GEOJSON_DECIMALS,
         props=props,
         inner=inner_sql,

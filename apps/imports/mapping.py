@@ -1,0 +1,175 @@
+"""Generic layers (GeoJSON, GeoPackage, Shapefile, CSV) into rows for a target.
+
+Which target a layer feeds is --kind, else guessed from the layer's name, else from its columns. Columns
+are matched by common names, case-insensitively (see ALIASES); a value that cannot be read is reported
+with its row and field and left empty (or the row is rejected when the value is required)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from apps.buildings.heights import resolve_height
+from apps.core.parsing import is_blank, parse_bool, parse_number
+from apps.roads.tags import parse_maxspeed
+from apps.sensors.models import SensorKind
+
+from .exceptions import ImportFileError
+from .readers import SourceLayer
+from .report import PreparedRows, RowIssue
+from .targets import TARGETS
+
+ALIASES: dict[str, tuple[str, ...]] = {
+    "id": ("id", "source_id", "osm_id", "feature_id", "objectid", "gid", "fid"),
+    "name": ("name", "nimi", "label"),
+    "use": ("building", "use", "usage", "type", "kind", "building_use"),
+    "levels": ("building:levels", "building_levels", "levels", "floors", "storeys", "stories"),
+    "height": ("height", "height_m", "h"),
+    "highway": ("highway", "class", "road_class", "type", "fclass"),
+    "lanes": ("lanes",),
+    "maxspeed": ("maxspeed", "maxspeed_kmh", "speed", "speed_kmh", "speed_limit"),
+    "oneway": ("oneway", "one_way"),
+    "kind": ("kind", "type", "asset_type", "category", "class"),
+    "operator": ("operator", "owner"),
+    "code": ("code", "ref", "sensor_code", "device_id"),
+    "admin_level": ("admin_level", "level"),
+    "active": ("active", "enabled"),
+}
+
+LAYER_NAME_HINTS: list[tuple[tuple[str, ...], str]] = [
+    (("sensor", "device", "station"), "sensors"),
+    (("building", "footprint", "rakennus"), "buildings"),
+    (("road", "street", "highway", "network", "edge", "link", "tie"), "roads"),
+    (("lamp", "light", "asset", "signal", "charg", "hydrant", "utility", "power", "pipe", "substation"), "assets"),
+    (("district", "boundary", "boundaries", "admin", "neighbourhood", "neighborhood", "area", "zone", "alue"), "districts"),
+]
+
+
+def _column(frame: pd.DataFrame, key: str) -> str | None:
+    columns = {c.lower(): c for c in frame.columns}
+    return next((columns[a] for a in ALIASES[key] if a in columns), None)
+
+
+def guess_kind(layer: SourceLayer) -> str | None:
+    lowered = layer.name.lower()
+    for hints, kind in LAYER_NAME_HINTS:
+        if any(h in lowered for h in hints):
+            return kind
+    columns = {c.lower() for c in layer.frame.columns}
+    if "highway" in columns:
+        return "roads"
+    if "building" in columns or "building:levels" in columns:
+        return "buildings"
+    if "code" in columns and "kind" in columns:
+        return "sensors"
+    return None
+
+
+def prepare_layer(layer: SourceLayer, *, kind: str | None, file_name: str) -> PreparedRows:
+    chosen = kind or guess_kind(layer)
+    if chosen is None:
+        raise ImportFileError(
+            file_name,
+            f"cannot tell what layer {layer.name!r} holds (buildings, roads, assets, districts or sensors); pass --kind",
+        )
+    if layer.srid is None:
+        raise ImportFileError(
+            file_name,
+            f"layer {layer.name!r} has no coordinate reference system; pass --srid (e.g. --srid 3067 for ETRS-TM35FIN)",
+        )
+    frame = layer.frame
+    issues: list[RowIssue] = []
+    id_col = _column(frame, "code") if chosen == "sensors" else _column(frame, "id")
+    cols = {key: _column(frame, key) for key in ALIASES}
+    extra = [c for c in frame.columns if c != frame.geometry.name]
+    rows: list[dict[str, Any]] = []
+
+    def issue(row: int, fid: str | None, field: str, reason: str, action: str = "warning") -> None:
+        issues.append(RowIssue(file_name, layer.name, row, fid, field, reason, action))
+
+    def number(rec: dict[str, Any], key: str, row: int, fid: str) -> float | None:
+        col = cols[key]
+        if col is None:
+            return None
+        try:
+            return parse_number(rec.get(col))
+        except ValueError as exc:
+            issue(row, fid, col, f"{exc}; ignored")
+            return None
+
+    def text(rec: dict[str, Any], key: str) -> str:
+        col = cols[key]
+        value = rec.get(col) if col else None
+        return "" if is_blank(value) else str(value)
+
+    for row, rec in zip(frame.index, frame.to_dict("records"), strict=True):
+        row = int(row)
+        raw_id = rec.get(id_col) if id_col else None
+        fid = str(raw_id) if not is_blank(raw_id) else f"row-{row}"
+        if isinstance(raw_id, float) and raw_id.is_integer():
+            fid = str(int(raw_id))
+        if row in layer.row_errors:
+            field, reason = layer.row_errors[row]
+            issue(row, fid, field, reason, "rejected")
+            continue
+        tags = {c: (v if isinstance(v, (int, float, bool)) else str(v)) for c in extra if not is_blank(v := rec.get(c))}
+        base: dict[str, Any] = {"row": row, "layer": layer.name, "source_id": fid, "geometry": rec[frame.geometry.name], "tags": tags}
+        if chosen == "buildings":
+            height = resolve_height(
+                rec.get(cols["height"]) if cols["height"] else None,
+                rec.get(cols["levels"]) if cols["levels"] else None,
+                height_field=cols["height"] or "height",
+                levels_field=cols["levels"] or "levels",
+            )
+            for field, reason in height.warnings:
+                issue(row, fid, field, reason)
+            base.update(
+                name=text(rec, "name"), use=text(rec, "use") or "yes", levels=height.levels, height_m=height.height_m,
+                height_source=str(height.source), osm_id=None, osm_type="",
+            )
+        elif chosen == "roads":
+            lanes = number(rec, "lanes", row, fid)
+            try:
+                maxspeed = parse_maxspeed(rec.get(cols["maxspeed"])) if cols["maxspeed"] else None
+            except ValueError as exc:
+                maxspeed = None
+                issue(row, fid, cols["maxspeed"] or "maxspeed", f"{exc}; ignored")
+            try:
+                oneway = bool(parse_bool(rec.get(cols["oneway"])) if cols["oneway"] else False)
+            except ValueError as exc:
+                oneway = False
+                issue(row, fid, cols["oneway"] or "oneway", f"{exc}; ignored")
+            base.update(
+                highway=text(rec, "highway") or "road", name=text(rec, "name"),
+                lanes=int(lanes) if lanes and lanes > 0 else None, maxspeed_kmh=maxspeed, oneway=oneway,
+                osm_way_id=None, from_node_key=None, to_node_key=None,
+            )
+        elif chosen == "assets":
+            kind_value = text(rec, "kind")
+            if not kind_value:
+                issue(row, fid, cols["kind"] or "kind", "an asset needs a kind (e.g. street_lamp)", "rejected")
+                continue
+            base.update(
+                kind=kind_value.strip().lower().replace(" ", "_"), name=text(rec, "name"), operator=text(rec, "operator"),
+                osm_id=None, osm_type="",
+            )
+        elif chosen == "districts":
+            level = number(rec, "admin_level", row, fid)
+            base.update(name=text(rec, "name") or fid, code=text(rec, "code"), level="admin", admin_level=int(level) if level else None)
+        elif chosen == "sensors":
+            kind_value = text(rec, "kind").strip().lower()
+            if fid.startswith("row-"):
+                issue(row, None, "code", "a sensor needs a code", "rejected")
+                continue
+            if kind_value not in SensorKind.values:
+                issue(row, fid, cols["kind"] or "kind", f"kind {kind_value!r} is not one of {', '.join(SensorKind.values)}", "rejected")
+                continue
+            try:
+                active = parse_bool(rec.get(cols["active"])) if cols["active"] else None
+            except ValueError as exc:
+                active = None
+                issue(row, fid, cols["active"] or "active", f"{exc}; ignored")
+            base.update(code=fid, name=text(rec, "name"), kind=kind_value, active=True if active is None else active)
+        rows.append(base)
+    return PreparedRows(TARGETS[chosen], layer.srid, pd.DataFrame(rows), issues)

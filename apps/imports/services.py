@@ -1,0 +1,283 @@
+"""Loading a file into the city: the one entry point for the CLI (`load_city`) and the upload page.
+
+A run is one transaction: rows are staged with COPY, checked and repaired in PostGIS, then upserted on
+their natural key (source, source_id), so a reload updates in place. A failure anywhere rolls the whole
+file back and leaves what was stored untouched; --dry-run does all the work, reports, and rolls back.
+The ImportRun row (lineage and report) is written outside that transaction, so failures are recorded."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import logging
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import shapely
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from apps.core.geo import DEFAULT_METRIC_SRID, srid_bounds, srid_is_known
+
+from . import sql
+from .exceptions import ImportFileError
+from .mapping import prepare_layer
+from .models import ImportRun, ImportState
+from .readers import detect_format, read_layers
+from .report import MAX_STORED_ISSUES, KindCounts, PreparedRows, RowIssue
+from .targets import USER_KINDS, Target
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[str, int, int], None]  # (what is happening, step done, steps in all)
+COPY_CHUNK_ROWS = 20000
+GRID_CELL_M = 500
+SENSOR_LINK_DISTANCE_M = 30.0
+
+
+@dataclass
+class ImportResult:
+    run: ImportRun
+    counts: dict[str, KindCounts]
+    issues: list[RowIssue] = field(default_factory=list)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def default_source_name(path: Path) -> str:
+    stem = path.name.split(".")[0]
+    return re.sub(r"[^a-z0-9_-]+", "-", stem.lower()).strip("-")[:48] or "upload"
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    return str(value)
+
+
+def _clean_text(value: Any) -> Any:
+    return value.replace("\x00", "") if isinstance(value, str) else value
+
+
+def _copy_rows(cursor: Any, rows: PreparedRows, progress: Callable[[int], None]) -> None:
+    """Stream the rows into the staging table as CSV through COPY, in chunks."""
+    frame = rows.frame
+    target = rows.target
+    geoms = shapely.set_srid(np.asarray(frame["geometry"], dtype=object), rows.srid)
+    ewkb = shapely.to_wkb(geoms, hex=True, include_srid=True)
+    out = pd.DataFrame(
+        {
+            "row": frame["row"].astype("Int64"),
+            "layer": frame["layer"],
+            "source_id": frame["source_id"].map(_clean_text),
+            "geom": ewkb,
+            "tags": [json.dumps(t or {}, default=_json_default).replace("\\u0000", "") for t in frame["tags"]],
+        }
+    )
+    for col in target.columns:
+        values = frame[col.name] if col.name in frame.columns else pd.Series([None] * len(frame), index=frame.index)
+        if col.sql_type in ("integer", "bigint"):
+            values = pd.to_numeric(values, errors="coerce").round().astype("Int64")
+        elif col.sql_type == "text":
+            values = values.map(_clean_text)
+        out[col.name] = values.set_axis(out.index)
+    with cursor.copy(sql.copy_sql(target)) as copy:
+        for start in range(0, len(out), COPY_CHUNK_ROWS):
+            buffer = io.StringIO()
+            out.iloc[start : start + COPY_CHUNK_ROWS].to_csv(buffer, header=False, index=False, quoting=csv.QUOTE_MINIMAL)
+            copy.write(buffer.getvalue())
+            progress(min(start + COPY_CHUNK_ROWS, len(out)))
+
+
+def _load_rows(
+    rows: PreparedRows,
+    *,
+    source: str,
+    run: ImportRun,
+    file_name: str,
+    replace: bool,
+) -> tuple[KindCounts, list[RowIssue]]:
+    """Stage, check and upsert one batch of rows for one target. Must run inside the import's transaction."""
+    target: Target = rows.target
+    counts = KindCounts(read=len(rows.frame))
+    issues = list(rows.issues)
+    counts.rejected = sum(1 for i in issues if i.action == "rejected")
+    counts.warnings = sum(1 for i in issues if i.action == "warning")
+    if rows.frame.empty and not replace:
+        return counts, issues
+    bounds = srid_bounds(rows.srid) or (-1e12, -1e12, 1e12, 1e12)
+    raw = connection.connection  # psycopg 3: COPY needs the driver's cursor
+    with connection.cursor() as cursor:
+        cursor.execute(sql.create_stage_sql(target))
+        if not rows.frame.empty:
+            with raw.cursor() as pg_cursor:
+                _copy_rows(pg_cursor, rows, lambda done: None)
+        cursor.execute(
+            sql.check_sql(target),
+            {"srid": rows.srid, "xmin": bounds[0], "ymin": bounds[1], "xmax": bounds[2], "ymax": bounds[3]},
+        )
+        cursor.execute(sql.issues_sql())
+        for row, layer, source_id, problem, invalid_reason in cursor.fetchall():
+            if problem is not None:
+                issues.append(RowIssue(file_name, layer, row, source_id, "geometry", problem, "rejected"))
+                counts.rejected += 1
+            else:
+                issues.append(RowIssue(file_name, layer, row, source_id, "geometry", f"repaired: {invalid_reason}", "repaired"))
+                counts.repaired += 1
+        cursor.execute(sql.upsert_sql(target), {"source": source, "run": run.pk, "node_source": source})
+        created, updated, eligible = cursor.fetchone()
+        counts.created, counts.updated = created, updated
+        counts.unchanged = eligible - created - updated
+        if replace:
+            cursor.execute(sql.replace_sql(target), {"source": source})
+            counts.deleted = cursor.rowcount
+        if target.kind == "sensors":
+            cursor.execute(sql.LINK_SENSORS_SQL, {"run": run.pk, "max_distance_m": SENSOR_LINK_DISTANCE_M})
+    return counts, issues
+
+
+def _grid_districts(*, source: str, run: ImportRun) -> KindCounts:
+    metric_srid = getattr(settings, "CITYTWIN_METRIC_SRID", DEFAULT_METRIC_SRID)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql.GRID_DISTRICTS_SQL,
+            {"source": source, "grid_source": f"{source}-grid", "run": run.pk, "metric_srid": metric_srid, "cell_m": GRID_CELL_M},
+        )
+        created, updated, total = cursor.fetchone()
+    return KindCounts(read=total, created=created, updated=updated, unchanged=total - created - updated)
+
+
+def _prepare_osm(path: Path, kinds: Iterable[str], progress: Callable[[str], None]) -> list[PreparedRows]:
+    from .osm import OsmExtract
+
+    extract = OsmExtract(path)
+    try:
+        prepared: list[PreparedRows] = []
+        if "buildings" in kinds:
+            progress("reading OSM buildings")
+            prepared.append(extract.buildings())
+        if "roads" in kinds:
+            progress("building the road graph")
+            prepared.extend(extract.road_network())
+        if "assets" in kinds:
+            progress("reading OSM utility assets")
+            prepared.append(extract.assets())
+        if "districts" in kinds:
+            progress("reading OSM boundaries")
+            prepared.append(extract.districts())
+        return prepared
+    finally:
+        extract.close()
+
+
+def run_import(
+    *,
+    path: Path,
+    display_name: str | None = None,
+    kind: str | None = None,
+    layer: str | None = None,
+    srid: int | None = None,
+    dry_run: bool = False,
+    replace: bool = False,
+    source: str | None = None,
+    user: Any = None,
+    progress: ProgressCallback | None = None,
+) -> ImportResult:
+    """Load one file. Raises ImportFileError (after recording the failed run) when the file as a whole
+    cannot be loaded; row-level problems are in the result's issues and the run's errors."""
+    name = display_name or path.name
+    report = progress or (lambda what, done, total: None)
+    if kind is not None and kind not in USER_KINDS:
+        raise ImportFileError(name, f"unknown --kind {kind!r}; choose one of {', '.join(USER_KINDS)}")
+    if srid is not None and not srid_is_known(srid):
+        raise ImportFileError(name, f"EPSG:{srid} is not a coordinate reference system PostGIS knows")
+    fmt = detect_format(path)
+    run = ImportRun.objects.create(
+        created_by=user if getattr(user, "is_authenticated", False) else None,
+        state=ImportState.RUNNING,
+        started_at=timezone.now(),
+        dry_run=dry_run,
+        source_name=name,
+        source_sha256=file_sha256(path),
+        source_size=path.stat().st_size,
+        options={"kind": kind, "layer": layer, "srid": srid, "replace": replace, "format": fmt, "source": source},
+    )
+    counts: dict[str, KindCounts] = {}
+    issues: list[RowIssue] = []
+    try:
+        steps_total = 1
+        step = 0
+
+        def tick(what: str) -> None:
+            nonlocal step
+            step += 1
+            report(what, min(step, steps_total), steps_total)
+
+        is_osm = fmt in ("osm_pbf", "osm_xml")
+        if is_osm:
+            kinds = [kind] if kind else list(USER_KINDS[:4])
+            steps_total = len(kinds) + 6
+            base_source = source or "osm"
+            batches = [(p, base_source) for p in _prepare_osm(path, kinds, tick)]
+        else:
+            tick("reading")
+            layers = read_layers(path, layer=layer, srid_override=srid)
+            steps_total = len(layers) + 2
+            base_source = source or default_source_name(path)
+            # In a file with several layers, each layer is its own source: ids repeat across layers.
+            batches = [
+                (prepare_layer(lyr, kind=kind, file_name=name), f"{base_source}/{lyr.name}" if len(layers) > 1 else base_source)
+                for lyr in layers
+            ]
+        with transaction.atomic():
+            for rows, batch_source in batches:
+                tick(f"loading {rows.target.label.lower()} ({len(rows.frame)} rows)")
+                kind_counts, kind_issues = _load_rows(rows, source=batch_source, run=run, file_name=name, replace=replace)
+                counts.setdefault(rows.target.kind, KindCounts()).add(kind_counts)
+                issues.extend(kind_issues)
+            if is_osm and kind in (None, "districts") and counts.get("districts", KindCounts()).read == 0:
+                tick("laying the district grid")
+                counts["districts"] = _grid_districts(source=base_source, run=run)
+            if dry_run:
+                transaction.set_rollback(True)
+        tick("done")
+    except ImportFileError as exc:
+        _finish(run, state=ImportState.FAILED, counts=counts, issues=issues, message=exc.message)
+        raise
+    except Exception as exc:
+        log.exception("import #%s of %s failed", run.pk, name)
+        _finish(run, state=ImportState.FAILED, counts=counts, issues=issues, message=f"internal error ({type(exc).__name__}); nothing was changed")
+        raise
+    summary = ", ".join(f"{k}: {c.created} created, {c.updated} updated, {c.rejected} rejected" for k, c in counts.items())
+    _finish(
+        run,
+        state=ImportState.SUCCEEDED,
+        counts=counts,
+        issues=issues,
+        message=("dry run, nothing written. " if dry_run else "") + summary,
+    )
+    return ImportResult(run=run, counts=counts, issues=issues)
+
+
+def _finish(run: ImportRun, *, state: str, counts: dict[str, KindCounts], issues: list[RowIssue], message: str) -> None:
+    run.state = state
+    run.finished_at = timezone.now()
+    run.progress = 1.0
+    run.counts = {k: vars(c) for k, c in counts.items()}
+    run.errors = [i.as_dict() for i in issues[:MAX_STORED_ISSUES]]
+    run.message = message
+    run.save()

@@ -1,0 +1,119 @@
+"""Shared fixtures. The test database is created by pytest-django on the embedded PostGIS (or
+DATABASE_URL); the demo city (the real Helsinki OSM extract) is loaded into it once per session, committed,
+so that every test and the real ASGI server started for browser tests see it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from rest_framework.test import APIClient
+
+from apps.accounts.models import Role, User
+from apps.accounts.services import create_user
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "fixtures" / "samples"
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):  # noqa: ANN001 - pytest-django's fixture
+    from apps.imports.management.commands.load_city import demo_city_path
+    from apps.imports.services import run_import
+
+    with django_db_blocker.unblock():
+        run_import(path=demo_city_path())
+
+
+@pytest.fixture
+def samples() -> Path:
+    return SAMPLES
+
+
+def _user(role: Role) -> User:
+    return create_user(username=f"test-{role}", password="pw-for-tests-only", role=role)
+
+
+@pytest.fixture
+def planner(db) -> User:  # noqa: ANN001
+    return _user(Role.PLANNER)
+
+
+@pytest.fixture
+def operator(db) -> User:  # noqa: ANN001
+    return _user(Role.OPERATOR)
+
+
+@pytest.fixture
+def gis_staff(db) -> User:  # noqa: ANN001
+    return _user(Role.GIS_STAFF)
+
+
+@pytest.fixture
+def admin_user(db) -> User:  # noqa: ANN001
+    return _user(Role.ADMIN)
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def api_as():
+    """api_as(user) -> an APIClient authenticated with the user's DRF token."""
+    from rest_framework.authtoken.models import Token
+
+    def make(user: User) -> APIClient:
+        client = APIClient()
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return make
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server_url(django_db_setup, django_db_blocker) -> Iterator[str]:  # noqa: ANN001
+    """The real ASGI server (uvicorn, as `make run` serves) on the test database, for browser tests."""
+    from django.db import connection
+
+    name = connection.settings_dict["NAME"]
+    url = os.environ.get("DATABASE_URL", "postgis://citytwin@127.0.0.1:54329/citytwin").rsplit("/", 1)[0] + "/" + name
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "city.settings.test"}
+    log = open(ROOT / "var" / "test-server.log", "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "city.asgi:application", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(base + "/healthz/", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"the test server did not start; see {ROOT / 'var' / 'test-server.log'}")
+        time.sleep(0.3)
+    yield base
+    proc.terminate()
+    proc.wait(timeout=20)
+    log.close()
