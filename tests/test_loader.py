@@ -196,7 +196,9 @@ def test_osm_xml_with_a_clipped_way_drops_the_missing_node(samples: Path) -> Non
 
 def test_unsupported_or_disguised_files_are_refused(tmp_path: Path) -> None:
     vrt = tmp_path / "evil.geojson"
-    vrt.write_text('<OGRVRTDataSource><OGRVRTLayer name="x"><SrcDataSource>/etc/passwd</SrcDataSource></OGRVRTLayer></OGRVRTDataSource>')
+    vrt.write_text(
+        '<OGRVRTDataSource><OGRVRTLayer name="x"><SrcDataSource>/etc/passwd</SrcDataSource></OGRVRTLayer></OGRVRTDataSource>'
+    )
     with pytest.raises(ImportFileError, match="does not look like a GeoJSON file"):
         run_import(path=vrt)
     other = tmp_path / "data.xlsx"
@@ -211,5 +213,8 @@ def test_cli_names_file_row_and_field(samples: Path) -> None:
     text = out.getvalue()
     assert "sensors.csv layer sensors row 7 (id hel-air-003), field lat: not a number: 'abc' [rejected]" in text
     assert "Dry run: nothing was written." in text
-    with pytest.raises(CommandError, match=r"no_crs_buildings.zip: layer 'no_crs_buildings' has no coordinate reference system; pass --srid"):
+    with pytest.raises(
+        CommandError,
+        match=r"no_crs_buildings.zip: layer 'no_crs_buildings' has no coordinate reference system; pass --srid",
+    ):
         call_command("load_city", str(samples / "no_crs_buildings.zip"), stdout=StringIO(), stderr=StringIO())

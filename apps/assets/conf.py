@@ -5,11 +5,19 @@ from __future__ import annotations
 
 from apps.core.conf import setting_list
 
-DEFAULT_PUBLIC_ASSET_KINDS = ["street_lamp", "traffic_signals", "charging_station", "fountain", "drinking_water", "fire_hydrant"]
+DEFAULT_PUBLIC_ASSET_KINDS = [
+    "street_lamp",
+    "traffic_signals",
+    "charging_station",
+    "fountain",
+    "drinking_water",
+    "fire_hydrant",
+]
 
 
 def public_asset_kinds() -> frozenset[str]:
     return frozenset(setting_list("CITYTWIN_PUBLIC_ASSET_KINDS", DEFAULT_PUBLIC_ASSET_KINDS))
+
 
 # OSM tag -> asset kind, for loading OSM data. Order matters: the first match wins.
 OSM_ASSET_TAGS: list[tuple[str, str, str]] = [

@@ -22,7 +22,9 @@ class ResolvedHeight:
     warnings: list[tuple[str, str]] = field(default_factory=list)  # (field, reason)
 
 
-def resolve_height(height: Any, levels: Any, *, height_field: str = "height", levels_field: str = "building:levels") -> ResolvedHeight:
+def resolve_height(
+    height: Any, levels: Any, *, height_field: str = "height", levels_field: str = "building:levels"
+) -> ResolvedHeight:
     warnings: list[tuple[str, str]] = []
     level_count: int | None = None
     try:

@@ -20,7 +20,9 @@ class HeightSource(models.TextChoices):
 class Building(SourcedFeature):
     geom = models.MultiPolygonField(srid=4326)
     name = models.CharField(max_length=255, blank=True)
-    use = models.CharField(max_length=64, blank=True, db_index=True, help_text="OSM building=* value, e.g. 'residential'.")
+    use = models.CharField(
+        max_length=64, blank=True, db_index=True, help_text="OSM building=* value, e.g. 'residential'."
+    )
     levels = models.PositiveSmallIntegerField(null=True, blank=True)
     height_m = models.FloatField(help_text="Height above ground in metres.")
     height_source = models.CharField(max_length=8, choices=HeightSource.choices, default=HeightSource.DEFAULT)

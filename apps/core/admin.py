@@ -40,6 +40,6 @@ class CityOpenLayersWidget(OpenLayersWidget):
 
 
 class FeatureAdmin(admin.GISModelAdmin):
-    gis_widget = CityOpenLayersWidget
+    gis_widget = CityOpenLayersWidget  # type: ignore[assignment]  # django-stubs pins OSMWidget
     readonly_fields = ("source", "source_id", "import_run", "created_at", "updated_at")
     list_per_page = 50

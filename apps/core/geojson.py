@@ -7,6 +7,7 @@ This is what keeps a 5,000-feature page near the cost of the raw SQL (bench/benc
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from django.db import connections
 from django.db.models import QuerySet
@@ -16,7 +17,7 @@ GEOJSON_DECIMALS = 7  # ~1 cm at the equator; more is noise, fewer visibly moves
 
 def feature_collection_sql(
     queryset: QuerySet, *, fields: Sequence[str], geom_field: str = "geom"
-) -> tuple[str, list[object]]:
+) -> tuple[str, list[Any]]:
     """SQL (and params) returning one text row: the FeatureCollection of `queryset` (already sliced).
 
     `fields` are the model fields to put into each feature's properties, keyed by field name (a foreign
@@ -26,13 +27,8 @@ def feature_collection_sql(
     props = ", ".join(f"'{name}', t.\"{name}\"" for name in fields)
     sql = (
         "SELECT json_build_object('type', 'Feature', 'id', t.pk, "
-        "'geometry', ST_AsGeoJSON(t.\"{geom}\", {dec})::json, "
-        "'properties', json_build_object({props})) AS feature FROM ({inner}) t"
-    ).format(
-        geom=geom_field,
-        dec=GEOJSON_DECIMALS,
-        props=props,
-        inner=inner_sql,
+        f"'geometry', ST_AsGeoJSON(t.\"{geom_field}\", {GEOJSON_DECIMALS})::json, "
+        f"'properties', json_build_object({props})) AS feature FROM ({inner_sql}) t"
     )
     return (
         "SELECT json_build_object('type', 'FeatureCollection', 'count', %s::bigint, "

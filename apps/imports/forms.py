@@ -14,7 +14,10 @@ class UploadForm(forms.Form):
     )
     layer = forms.CharField(required=False, help_text="Only this layer of a multi-layer file.")
     srid = forms.IntegerField(
-        required=False, min_value=1, max_value=999999, label="SRID",
+        required=False,
+        min_value=1,
+        max_value=999999,
+        label="SRID",
         help_text="EPSG code, for files without a CRS (e.g. 3067 for ETRS-TM35FIN).",
     )
     dry_run = forms.BooleanField(required=False, initial=True, label="Dry run (check and report, write nothing)")

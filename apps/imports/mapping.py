@@ -42,7 +42,10 @@ LAYER_NAME_HINTS: list[tuple[tuple[str, ...], str]] = [
     (("building", "footprint", "rakennus"), "buildings"),
     (("road", "street", "highway", "network", "edge", "link", "tie"), "roads"),
     (("lamp", "light", "asset", "signal", "charg", "hydrant", "utility", "power", "pipe", "substation"), "assets"),
-    (("district", "boundary", "boundaries", "admin", "neighbourhood", "neighborhood", "area", "zone", "alue"), "districts"),
+    (
+        ("district", "boundary", "boundaries", "admin", "neighbourhood", "neighborhood", "area", "zone", "alue"),
+        "districts",
+    ),
 ]
 
 
@@ -114,7 +117,13 @@ def prepare_layer(layer: SourceLayer, *, kind: str | None, file_name: str) -> Pr
             issue(row, fid, field, reason, "rejected")
             continue
         tags = {c: (v if isinstance(v, (int, float, bool)) else str(v)) for c in extra if not is_blank(v := rec.get(c))}
-        base: dict[str, Any] = {"row": row, "layer": layer.name, "source_id": fid, "geometry": rec[frame.geometry.name], "tags": tags}
+        base: dict[str, Any] = {
+            "row": row,
+            "layer": layer.name,
+            "source_id": fid,
+            "geometry": rec[frame.geometry.name],
+            "tags": tags,
+        }
         if chosen == "buildings":
             height = resolve_height(
                 rec.get(cols["height"]) if cols["height"] else None,
@@ -125,8 +134,13 @@ def prepare_layer(layer: SourceLayer, *, kind: str | None, file_name: str) -> Pr
             for field, reason in height.warnings:
                 issue(row, fid, field, reason)
             base.update(
-                name=text(rec, "name"), use=text(rec, "use") or "yes", levels=height.levels, height_m=height.height_m,
-                height_source=str(height.source), osm_id=None, osm_type="",
+                name=text(rec, "name"),
+                use=text(rec, "use") or "yes",
+                levels=height.levels,
+                height_m=height.height_m,
+                height_source=str(height.source),
+                osm_id=None,
+                osm_type="",
             )
         elif chosen == "roads":
             lanes = number(rec, "lanes", row, fid)
@@ -141,9 +155,14 @@ def prepare_layer(layer: SourceLayer, *, kind: str | None, file_name: str) -> Pr
                 oneway = False
                 issue(row, fid, cols["oneway"] or "oneway", f"{exc}; ignored")
             base.update(
-                highway=text(rec, "highway") or "road", name=text(rec, "name"),
-                lanes=int(lanes) if lanes and lanes > 0 else None, maxspeed_kmh=maxspeed, oneway=oneway,
-                osm_way_id=None, from_node_key=None, to_node_key=None,
+                highway=text(rec, "highway") or "road",
+                name=text(rec, "name"),
+                lanes=int(lanes) if lanes and lanes > 0 else None,
+                maxspeed_kmh=maxspeed,
+                oneway=oneway,
+                osm_way_id=None,
+                from_node_key=None,
+                to_node_key=None,
             )
         elif chosen == "assets":
             kind_value = text(rec, "kind")
@@ -151,19 +170,33 @@ def prepare_layer(layer: SourceLayer, *, kind: str | None, file_name: str) -> Pr
                 issue(row, fid, cols["kind"] or "kind", "an asset needs a kind (e.g. street_lamp)", "rejected")
                 continue
             base.update(
-                kind=kind_value.strip().lower().replace(" ", "_"), name=text(rec, "name"), operator=text(rec, "operator"),
-                osm_id=None, osm_type="",
+                kind=kind_value.strip().lower().replace(" ", "_"),
+                name=text(rec, "name"),
+                operator=text(rec, "operator"),
+                osm_id=None,
+                osm_type="",
             )
         elif chosen == "districts":
             level = number(rec, "admin_level", row, fid)
-            base.update(name=text(rec, "name") or fid, code=text(rec, "code"), level="admin", admin_level=int(level) if level else None)
+            base.update(
+                name=text(rec, "name") or fid,
+                code=text(rec, "code"),
+                level="admin",
+                admin_level=int(level) if level else None,
+            )
         elif chosen == "sensors":
             kind_value = text(rec, "kind").strip().lower()
             if fid.startswith("row-"):
                 issue(row, None, "code", "a sensor needs a code", "rejected")
                 continue
             if kind_value not in SensorKind.values:
-                issue(row, fid, cols["kind"] or "kind", f"kind {kind_value!r} is not one of {', '.join(SensorKind.values)}", "rejected")
+                issue(
+                    row,
+                    fid,
+                    cols["kind"] or "kind",
+                    f"kind {kind_value!r} is not one of {', '.join(SensorKind.values)}",
+                    "rejected",
+                )
                 continue
             try:
                 active = parse_bool(rec.get(cols["active"])) if cols["active"] else None

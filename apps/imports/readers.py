@@ -110,7 +110,9 @@ def read_layers(path: Path, *, layer: str | None = None, srid_override: int | No
     return [_read_ogr_layer(path, name, driver=driver, srid_override=srid_override) for name in names]
 
 
-def _read_ogr_layer(path: Path, name: str, *, driver: str, srid_override: int | None, label: str | None = None) -> SourceLayer:
+def _read_ogr_layer(
+    path: Path, name: str, *, driver: str, srid_override: int | None, label: str | None = None
+) -> SourceLayer:
     try:
         opened_by = pyogrio.read_info(path, layer=name)["driver"]
         if opened_by != driver:
@@ -123,10 +125,8 @@ def _read_ogr_layer(path: Path, name: str, *, driver: str, srid_override: int | 
     except Exception as exc:  # noqa: BLE001
         raise ImportFileError(label or path.name, f"layer {name!r} cannot be read: {exc}") from exc
     srid = srid_override if srid_override is not None else epsg_of(frame.crs, label or path.name)
-    if "fid" in frame.columns:
-        frame = frame.reset_index(drop=True)
-    else:
-        frame = frame.reset_index()  # the GDAL feature id becomes column "fid"
+    # Keep GDAL's feature id as column "fid" unless the layer has one of that name already.
+    frame = frame.reset_index(drop="fid" in frame.columns)
     frame.index = pd.RangeIndex(1, len(frame) + 1)  # the feature's position in the layer, as users count
     return SourceLayer(name=name, frame=frame, srid=srid)
 

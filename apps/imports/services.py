@@ -98,7 +98,9 @@ def _copy_rows(cursor: Any, rows: PreparedRows, progress: Callable[[int], None])
     with cursor.copy(sql.copy_sql(target)) as copy:
         for start in range(0, len(out), COPY_CHUNK_ROWS):
             buffer = io.StringIO()
-            out.iloc[start : start + COPY_CHUNK_ROWS].to_csv(buffer, header=False, index=False, quoting=csv.QUOTE_MINIMAL)
+            out.iloc[start : start + COPY_CHUNK_ROWS].to_csv(
+                buffer, header=False, index=False, quoting=csv.QUOTE_MINIMAL
+            )
             copy.write(buffer.getvalue())
             progress(min(start + COPY_CHUNK_ROWS, len(out)))
 
@@ -113,9 +115,10 @@ def _load_rows(
 ) -> tuple[KindCounts, list[RowIssue]]:
     """Stage, check and upsert one batch of rows for one target. Must run inside the import's transaction."""
     target: Target = rows.target
-    counts = KindCounts(read=len(rows.frame))
     issues = list(rows.issues)
+    counts = KindCounts()
     counts.rejected = sum(1 for i in issues if i.action == "rejected")
+    counts.read = len(rows.frame) + counts.rejected  # rows rejected while reading never reach the frame
     counts.warnings = sum(1 for i in issues if i.action == "warning")
     if rows.frame.empty and not replace:
         return counts, issues
@@ -136,7 +139,9 @@ def _load_rows(
                 issues.append(RowIssue(file_name, layer, row, source_id, "geometry", problem, "rejected"))
                 counts.rejected += 1
             else:
-                issues.append(RowIssue(file_name, layer, row, source_id, "geometry", f"repaired: {invalid_reason}", "repaired"))
+                issues.append(
+                    RowIssue(file_name, layer, row, source_id, "geometry", f"repaired: {invalid_reason}", "repaired")
+                )
                 counts.repaired += 1
         cursor.execute(sql.upsert_sql(target), {"source": source, "run": run.pk, "node_source": source})
         created, updated, eligible = cursor.fetchone()
@@ -155,7 +160,13 @@ def _grid_districts(*, source: str, run: ImportRun) -> KindCounts:
     with connection.cursor() as cursor:
         cursor.execute(
             sql.GRID_DISTRICTS_SQL,
-            {"source": source, "grid_source": f"{source}-grid", "run": run.pk, "metric_srid": metric_srid, "cell_m": GRID_CELL_M},
+            {
+                "source": source,
+                "grid_source": f"{source}-grid",
+                "run": run.pk,
+                "metric_srid": metric_srid,
+                "cell_m": GRID_CELL_M,
+            },
         )
         created, updated, total = cursor.fetchone()
     return KindCounts(read=total, created=created, updated=updated, unchanged=total - created - updated)
@@ -240,13 +251,18 @@ def run_import(
             base_source = source or default_source_name(path)
             # In a file with several layers, each layer is its own source: ids repeat across layers.
             batches = [
-                (prepare_layer(lyr, kind=kind, file_name=name), f"{base_source}/{lyr.name}" if len(layers) > 1 else base_source)
+                (
+                    prepare_layer(lyr, kind=kind, file_name=name),
+                    f"{base_source}/{lyr.name}" if len(layers) > 1 else base_source,
+                )
                 for lyr in layers
             ]
         with transaction.atomic():
             for rows, batch_source in batches:
                 tick(f"loading {rows.target.label.lower()} ({len(rows.frame)} rows)")
-                kind_counts, kind_issues = _load_rows(rows, source=batch_source, run=run, file_name=name, replace=replace)
+                kind_counts, kind_issues = _load_rows(
+                    rows, source=batch_source, run=run, file_name=name, replace=replace
+                )
                 counts.setdefault(rows.target.kind, KindCounts()).add(kind_counts)
                 issues.extend(kind_issues)
             if is_osm and kind in (None, "districts") and counts.get("districts", KindCounts()).read == 0:
@@ -260,9 +276,17 @@ def run_import(
         raise
     except Exception as exc:
         log.exception("import #%s of %s failed", run.pk, name)
-        _finish(run, state=ImportState.FAILED, counts=counts, issues=issues, message=f"internal error ({type(exc).__name__}); nothing was changed")
+        _finish(
+            run,
+            state=ImportState.FAILED,
+            counts=counts,
+            issues=issues,
+            message=f"internal error ({type(exc).__name__}); nothing was changed",
+        )
         raise
-    summary = ", ".join(f"{k}: {c.created} created, {c.updated} updated, {c.rejected} rejected" for k, c in counts.items())
+    summary = ", ".join(
+        f"{k}: {c.created} created, {c.updated} updated, {c.rejected} rejected" for k, c in counts.items()
+    )
     _finish(
         run,
         state=ImportState.SUCCEEDED,

@@ -87,14 +87,24 @@ def upsert_sql(target: Target) -> str:
     """Insert new rows, update changed ones, leave identical ones alone. Params: source, run.
     Returns one row: (created, updated, eligible)."""
     insert_cols = ["source", "source_id", "import_run_id", "tags", "created_at", "updated_at", "geom"]
-    select_exprs = ["%(source)s", "c.source_id", "%(run)s", "COALESCE(c.tags, '{}'::jsonb)", "now()", "now()", "c.geom_final"]
+    select_exprs = [
+        "%(source)s",
+        "c.source_id",
+        "%(run)s",
+        "COALESCE(c.tags, '{}'::jsonb)",
+        "now()",
+        "now()",
+        "c.geom_final",
+    ]
     joins = ""
     compare = ["geom", "tags"]
     for col in target.columns:
         if col.name in ("from_node_key", "to_node_key"):
             continue
         insert_cols.append(col.name)
-        select_exprs.append(f"COALESCE(c.{col.name}, {col.not_null_default})" if col.not_null_default else f"c.{col.name}")
+        select_exprs.append(
+            f"COALESCE(c.{col.name}, {col.not_null_default})" if col.not_null_default else f"c.{col.name}"
+        )
         compare.append(col.name)
     if target.kind == "roads":
         insert_cols += ["from_node_id", "to_node_id", "length_m"]
@@ -109,13 +119,15 @@ def upsert_sql(target: Target) -> str:
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in compare)
     if target.kind == "roads":
         updates += ", length_m = EXCLUDED.length_m"
-    changed = f"({', '.join('t.' + c for c in compare)}) IS DISTINCT FROM ({', '.join('EXCLUDED.' + c for c in compare)})"
+    changed = (
+        f"({', '.join('t.' + c for c in compare)}) IS DISTINCT FROM ({', '.join('EXCLUDED.' + c for c in compare)})"
+    )
     return f"""
 WITH up AS (
-    INSERT INTO {target.table} AS t ({', '.join(insert_cols)})
-    SELECT {', '.join(select_exprs)} FROM {CHECKED} c{joins}
+    INSERT INTO {target.table} AS t ({", ".join(insert_cols)})
+    SELECT {", ".join(select_exprs)} FROM {CHECKED} c{joins}
     WHERE c.problem IS NULL
-    ON CONFLICT ({', '.join(target.conflict)}) DO UPDATE
+    ON CONFLICT ({", ".join(target.conflict)}) DO UPDATE
         SET {updates}, import_run_id = EXCLUDED.import_run_id, updated_at = now()
         WHERE {changed}
     RETURNING (xmax = 0) AS inserted

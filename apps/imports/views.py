@@ -38,7 +38,9 @@ def _too_large(request: HttpRequest) -> HttpResponse:
     message = f"The file is larger than the upload limit of {limit} MB. Load it with `manage.py load_city` instead."
     if _wants_json(request):
         return JsonResponse({"code": "upload_too_large", "detail": message}, status=413)
-    return render(request, "imports/upload.html", {"form": UploadForm(), "error": message, "recent": _recent()}, status=413)
+    return render(
+        request, "imports/upload.html", {"form": UploadForm(), "error": message, "recent": _recent()}, status=413
+    )
 
 
 def _recent() -> list[ImportRun]:
@@ -86,7 +88,9 @@ def upload(request: HttpRequest) -> HttpResponse:
     except ImportFileError as exc:
         if _wants_json(request):
             return JsonResponse({"code": exc.code, "detail": exc.message}, status=400)
-        return render(request, "imports/upload.html", {"form": form, "error": exc.message, "recent": _recent()}, status=400)
+        return render(
+            request, "imports/upload.html", {"form": form, "error": exc.message, "recent": _recent()}, status=400
+        )
     finally:
         target.unlink(missing_ok=True)
         folder.rmdir()

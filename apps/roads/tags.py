@@ -9,8 +9,14 @@ from apps.core.parsing import is_blank, parse_number
 
 # Implicit limits (km/h) by zone code; https://wiki.openstreetmap.org/wiki/Key:maxspeed
 ZONE_SPEEDS = {
-    "fi:urban": 50.0, "fi:rural": 80.0, "fi:motorway": 120.0, "fi:living_street": 20.0,
-    "urban": 50.0, "rural": 80.0, "walk": 5.0, "living_street": 20.0,
+    "fi:urban": 50.0,
+    "fi:rural": 80.0,
+    "fi:motorway": 120.0,
+    "fi:living_street": 20.0,
+    "urban": 50.0,
+    "rural": 80.0,
+    "walk": 5.0,
+    "living_street": 20.0,
 }
 MPH = 1.609344
 
@@ -39,12 +45,17 @@ def oneway_direction(oneway: Any, highway: str, junction: Any = None) -> int:
         return -1
     if text in {"no", "false", "0"}:
         return 0
-    if (not is_blank(junction) and str(junction) in {"roundabout", "circular"}) or highway in {"motorway", "motorway_link"}:
+    if (not is_blank(junction) and str(junction) in {"roundabout", "circular"}) or highway in {
+        "motorway",
+        "motorway_link",
+    }:
         return 1
     return 0
 
 
-def lanes_per_direction(lanes: Any, *, oneway: bool, forward: Any = None, backward: Any = None, reverse: bool = False) -> int | None:
+def lanes_per_direction(
+    lanes: Any, *, oneway: bool, forward: Any = None, backward: Any = None, reverse: bool = False
+) -> int | None:
     """Lanes in one direction of travel: lanes:forward/backward if tagged, else all lanes of a one-way
     street, else half the lanes of a two-way street (rounded up)."""
     specific = backward if reverse else forward

@@ -2,7 +2,7 @@
 
 import os
 
-os.environ["CITYTWIN_REQUIRE_SECRET"] = "1"
+os.environ["CITYTWIN_REQUIRE_SECRET"] = "1"  # noqa: S105 - a flag, not a secret
 
 from .base import *  # noqa: E402,F403
 from .env import env_bool, env_int  # noqa: E402

@@ -9,7 +9,20 @@ class ImportRunSerializer(serializers.ModelSerializer):
     class Meta:
         model = ImportRun
         fields = (
-            "id", "created_by", "created_at", "started_at", "finished_at", "state", "dry_run", "source_name",
-            "source_sha256", "source_size", "options", "counts", "errors", "progress", "message",
+            "id",
+            "created_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "state",
+            "dry_run",
+            "source_name",
+            "source_sha256",
+            "source_size",
+            "options",
+            "counts",
+            "errors",
+            "progress",
+            "message",
         )
         read_only_fields = fields

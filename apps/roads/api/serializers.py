@@ -8,8 +8,18 @@ class RoadSegmentSerializer(GeoFeatureModelSerializer):
         model = RoadSegment
         geo_field = "geom"
         fields = (
-            "id", "from_node", "to_node", "highway", "name", "lanes", "maxspeed_kmh", "oneway", "length_m",
-            "osm_way_id", "source", "source_id",
+            "id",
+            "from_node",
+            "to_node",
+            "highway",
+            "name",
+            "lanes",
+            "maxspeed_kmh",
+            "oneway",
+            "length_m",
+            "osm_way_id",
+            "source",
+            "source_id",
         )
 
 

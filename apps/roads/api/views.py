@@ -12,8 +12,17 @@ class RoadSegmentViewSet(GeoFeatureViewSet):
     serializer_class = RoadSegmentSerializer
     filterset_class = RoadSegmentFilterSet
     geojson_fields = (
-        "from_node", "to_node", "highway", "name", "lanes", "maxspeed_kmh", "oneway", "length_m", "osm_way_id",
-        "source", "source_id",
+        "from_node",
+        "to_node",
+        "highway",
+        "name",
+        "lanes",
+        "maxspeed_kmh",
+        "oneway",
+        "length_m",
+        "osm_way_id",
+        "source",
+        "source_id",
     )
 
 

@@ -7,4 +7,16 @@ class SensorSerializer(GeoFeatureModelSerializer):
     class Meta:
         model = Sensor
         geo_field = "geom"
-        fields = ("id", "code", "name", "kind", "road_segment", "building", "asset", "active", "installed_at", "source", "source_id")
+        fields = (
+            "id",
+            "code",
+            "name",
+            "kind",
+            "road_segment",
+            "building",
+            "asset",
+            "active",
+            "installed_at",
+            "source",
+            "source_id",
+        )

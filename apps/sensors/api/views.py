@@ -14,7 +14,18 @@ class SensorViewSet(GeoFeatureViewSet):
     serializer_class = SensorSerializer
     filterset_class = SensorFilterSet
     lookup_field = "code"
-    geojson_fields = ("code", "name", "kind", "road_segment", "building", "asset", "active", "installed_at", "source", "source_id")
+    geojson_fields = (
+        "code",
+        "name",
+        "kind",
+        "road_segment",
+        "building",
+        "asset",
+        "active",
+        "installed_at",
+        "source",
+        "source_id",
+    )
 
     def get_queryset(self) -> QuerySet[Sensor]:
         return Sensor.objects.visible_to(self.request.user)

@@ -33,12 +33,18 @@ class Command(BaseCommand):
         parser.add_argument("path", nargs="?", help="The file to load.")
         parser.add_argument("--demo", action="store_true", help="Load the demo city: central Helsinki from OSM.")
         parser.add_argument("--layer", help="Only this layer of a multi-layer file (GeoPackage, zip).")
-        parser.add_argument("--kind", choices=USER_KINDS, help="What the layers hold (guessed from layer names otherwise).")
+        parser.add_argument(
+            "--kind", choices=USER_KINDS, help="What the layers hold (guessed from layer names otherwise)."
+        )
         parser.add_argument("--srid", type=int, help="The EPSG code of a file without a CRS (or to override it).")
         parser.add_argument("--source", help="Dataset name for the natural key (default: the file name, or 'osm').")
         parser.add_argument("--dry-run", action="store_true", help="Check and report everything, write nothing.")
-        parser.add_argument("--replace", action="store_true", help="Also delete this source's features the file no longer has.")
-        parser.add_argument("--if-empty", action="store_true", help="Do nothing if the database already holds buildings.")
+        parser.add_argument(
+            "--replace", action="store_true", help="Also delete this source's features the file no longer has."
+        )
+        parser.add_argument(
+            "--if-empty", action="store_true", help="Do nothing if the database already holds buildings."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["demo"]:
@@ -56,7 +62,9 @@ class Command(BaseCommand):
         if not path.is_file():
             raise CommandError(f"{path}: no such file")
         show_bar = options["verbosity"] >= 1
-        bar = tqdm(total=1, desc=f"load {path.name}", unit="step", disable=not show_bar, file=self.stderr._out, leave=True)
+        bar = tqdm(
+            total=1, desc=f"load {path.name}", unit="step", disable=not show_bar, file=self.stderr._out, leave=True
+        )
 
         def progress(what: str, done: int, total: int) -> None:
             bar.total = total

@@ -1,0 +1,110 @@
+"""Pages: attribution everywhere, the map page's assets are ours, the upload page and its roles."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.test import override_settings
+
+from apps.buildings.models import Building
+from apps.imports.models import ImportRun
+
+pytestmark = pytest.mark.django_db
+ATTRIBUTION = "© OpenStreetMap contributors"
+
+
+@pytest.mark.parametrize("url", ["/", "/map/", "/accounts/login/"])
+def test_every_page_shows_the_osm_attribution_and_loads_nothing_remote(client, url: str) -> None:  # noqa: ANN001
+    response = client.get(url)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert ATTRIBUTION in html and "openstreetmap.org/copyright" in html
+    # Scripts and styles come from our own /static/ only (CSP: 'self').
+    for src in re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', html):
+        assert src.startswith(("/static/", "data:", "/")) and not src.startswith("//"), src
+    assert "<script>" not in html  # no inline script: the CSP would block it
+
+
+def test_security_headers(client) -> None:  # noqa: ANN001
+    response = client.get("/map/")
+    csp = response["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp and "unsafe-eval" not in csp
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_map_page_uses_vendored_maplibre_and_the_city_extent(client) -> None:  # noqa: ANN001
+    html = client.get("/map/").content.decode()
+    assert "/static/vendor/maplibre-gl/maplibre-gl.js" in html
+    config = re.search(r'<script id="map-config" type="application/json">(.*?)</script>', html).group(1)
+    import json
+
+    bounds = json.loads(config)["bounds"]
+    assert 24.93 < bounds[0] < bounds[2] < 24.96 and 60.16 < bounds[1] < bounds[3] < 60.18
+
+
+def test_home_counts(client) -> None:  # noqa: ANN001
+    html = client.get("/").content.decode()
+    assert f"{Building.objects.count()}" in html
+
+
+def test_upload_needs_a_data_editor(client, planner) -> None:  # noqa: ANN001
+    response = client.get("/imports/upload/")
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    client.force_login(planner)
+    assert client.get("/imports/upload/").status_code == 403
+
+
+def test_upload_runs_the_loader_and_shows_the_report(client, gis_staff, samples) -> None:  # noqa: ANN001
+    client.force_login(gis_staff)
+    with open(samples / "invalid_polygons.geojson", "rb") as fh:
+        response = client.post("/imports/upload/", {"file": fh, "kind": "buildings", "dry_run": ""})
+    assert response.status_code == 302
+    run = ImportRun.objects.latest("created_at")
+    assert run.created_by == gis_staff and run.source_name == "invalid_polygons.geojson"
+    assert Building.objects.filter(source="invalid_polygons").count() == 3
+    report = client.get(response["Location"]).content.decode()
+    assert "Self-intersection" in report and "cannot be repaired into a Polygon" in report
+    assert "not-a-number" in report  # the warning on field height
+
+
+def test_upload_of_a_file_without_crs_is_a_400_with_the_reason(client, gis_staff, samples) -> None:  # noqa: ANN001
+    client.force_login(gis_staff)
+    with open(samples / "no_crs_buildings.zip", "rb") as fh:
+        response = client.post("/imports/upload/", {"file": fh}, HTTP_ACCEPT="application/json")
+    assert response.status_code == 400
+    assert "no coordinate reference system; pass --srid" in response.json()["detail"]
+
+
+@override_settings(CITYTWIN_MAX_UPLOAD_MB=0)
+def test_huge_upload_is_413_and_nothing_is_stored(client, gis_staff, samples) -> None:  # noqa: ANN001
+    client.force_login(gis_staff)
+    before = Building.objects.count()
+    with open(samples / "two_layers.gpkg", "rb") as fh:
+        response = client.post("/imports/upload/", {"file": fh}, HTTP_ACCEPT="application/json")
+    assert response.status_code == 413
+    assert "upload limit of 0 MB" in response.json()["detail"]
+    assert Building.objects.count() == before
+
+
+def test_upload_csrf_is_enforced(gis_staff, samples) -> None:  # noqa: ANN001
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(gis_staff)
+    with open(samples / "districts.geojson", "rb") as fh:
+        assert strict.post("/imports/upload/", {"file": fh}).status_code == 403
+
+
+def test_admin_geometry_widget_is_local(client, admin_user) -> None:  # noqa: ANN001
+    client.force_login(admin_user)
+    building = Building.objects.first()
+    html = client.get(f"/admin/buildings/building/{building.pk}/change/").content.decode()
+    assert "/static/vendor/ol/ol.js" in html and "/static/js/admin-map.js" in html
+    assert "cdn.jsdelivr" not in html and "<script>" not in html
+
+
+def test_healthz(client) -> None:  # noqa: ANN001
+    data = client.get("/healthz/").json()
+    assert data["status"] == "ok" and data["postgis"].startswith("3.")
