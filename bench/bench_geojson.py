@@ -97,9 +97,13 @@ def main() -> None:
             timed_sql(conn, case["sql"], 1.0)  # warm-up, not counted
             bl.http_loop(server.port, case["path"], 1.0)
             base, ours = [], []
+            sessions = 0
             for r in range(1, args.rounds + 1):
                 a = timed_sql(conn, case["sql"], args.seconds)
+                s0 = bl.db_sessions(conn)
                 b = bl.http_loop(server.port, case["path"], args.seconds)
+                time.sleep(0.5)  # backends report their session when they exit
+                sessions += bl.db_sessions(conn) - s0
                 base.append(a)
                 ours.append(b)
                 print(
@@ -107,6 +111,11 @@ def main() -> None:
                     f" | ours {b.per_s:6.2f} req/s {b.mb_per_s:6.1f} MB/s p50 {bl.pct(b.latencies_ms, 50):7.1f} ms"
                     f" p99 {bl.pct(b.latencies_ms, 99):7.1f} ms"
                 )
+            n_req = sum(o.ops for o in ours)
+            print(
+                f"  PostgreSQL sessions opened while ours ran: {sessions} for {n_req} requests "
+                f"({sessions / max(1, n_req):.2f} per request; the baseline: 1 in all)"
+            )
             ours_lat = [v for s in ours for v in s.latencies_ms]
             base_lat = [v for s in base for v in s.latencies_ms]
             results.append(
@@ -139,6 +148,10 @@ def main() -> None:
         )
     for r in results:
         print(bl.ratio_line(f"{r['name']} ?limit={LIMIT}", r["ours"], r["base"]))
+    print(
+        "conn/req: new PostgreSQL sessions per HTTP request (pg_stat_database.sessions). Ours also runs a count(*)"
+        " query per request that the baseline does not."
+    )
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Bulk load: `manage.py load_city FILE.geojson` vs `ogr2ogr -f PostgreSQL` (COPY mode) on the same file.
 
 Data: ~50,000 building polygons in one GeoJSON (bench/out/), made from the demo city's 483 Helsinki
-buildings copied over a grid of offsets with unique ids; properties id, name, building, building_levels,
+buildings copied over a grid of offsets with unique string ids ("way/123#7"); properties id, name, building, building_levels,
 height, as an OSM-derived export has them.
 Baseline: ogr2ogr into a fresh table `ogr_buildings` (GiST index on geom, made by ogr2ogr) plus a unique
 index on its id column, the table dropped between rounds; timed: ogr2ogr + the CREATE UNIQUE INDEX.
@@ -42,7 +42,7 @@ def _shift(coords: list, dx: float, dy: float) -> list:
 def make_geojson(conn: object, path: Path, want: int) -> int:
     """Write ~`want` building features (whole copies of the demo city) to `path`; returns the count."""
     rows = conn.execute(  # type: ignore[attr-defined]
-        "SELECT name, use, levels, CASE WHEN height_source = 'height' THEN height_m END, ST_AsGeoJSON(geom, 7) "
+        "SELECT source_id, name, use, levels, CASE WHEN height_source = 'height' THEN height_m END, ST_AsGeoJSON(geom, 7) "
         "FROM buildings_building WHERE source = 'osm' ORDER BY id"
     ).fetchall()
     copies = math.ceil(want / len(rows))
@@ -50,19 +50,28 @@ def make_geojson(conn: object, path: Path, want: int) -> int:
     features = []
     for k in range(copies):
         dx, dy = (k % cols) * GRID_DX, (k // cols) * GRID_DY
-        for i, (name, use, levels, height, geojson) in enumerate(rows):
+        for source_id, name, use, levels, height, geojson in rows:
             geom = json.loads(geojson)
             if geom["type"] == "MultiPolygon" and len(geom["coordinates"]) == 1:
                 geom = {"type": "Polygon", "coordinates": geom["coordinates"][0]}  # as most exports write them
             geom["coordinates"] = _shift(geom["coordinates"], dx, dy)
-            props = {"id": k * 100000 + i + 1, "name": name or None, "building": use or "yes",
-                     "building_levels": levels, "height": height}
+            # String ids, as OSM exports write them ("way/123"); an integer "id" property is GDAL's FID
+            # and makes load_city fail (see bench/README.md, "Found while benchmarking").
+            props = {
+                "id": f"{source_id}#{k}",
+                "name": name or None,
+                "building": use or "yes",
+                "building_levels": levels,
+                "height": height,
+            }
             features.append({"type": "Feature", "properties": props, "geometry": geom})
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     with open(tmp, "w") as fh:
-        fh.write('{"type": "FeatureCollection", "name": "buildings", "crs": {"type": "name", "properties": '
-                 '{"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}},\n"features": [\n')
+        fh.write(
+            '{"type": "FeatureCollection", "name": "buildings", "crs": {"type": "name", "properties": '
+            '{"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}},\n"features": [\n'
+        )
         fh.write(",\n".join(json.dumps(f, ensure_ascii=False, separators=(",", ":")) for f in features))
         fh.write("\n]}\n")
     tmp.rename(path)
@@ -77,8 +86,26 @@ def feature_count(path: Path) -> int:
 # --------------------------------------------------------------------------------------------- baseline
 def ogr_commands(path: Path) -> tuple[list[str], str]:
     pg = bl.PgTarget.from_url(bl.bench_database_url())
-    ogr = ["ogr2ogr", "-f", "PostgreSQL", pg.ogr(), str(path), "-nln", OGR_TABLE, "-lco", "GEOMETRY_NAME=geom",
-           "-lco", "SPATIAL_INDEX=GIST", "-nlt", "MULTIPOLYGON", "-t_srs", "EPSG:4326", "--config", "PG_USE_COPY", "YES"]
+    ogr = [
+        "ogr2ogr",
+        "-f",
+        "PostgreSQL",
+        pg.ogr(),
+        str(path),
+        "-nln",
+        OGR_TABLE,
+        "-lco",
+        "GEOMETRY_NAME=geom",
+        "-lco",
+        "SPATIAL_INDEX=GIST",
+        "-nlt",
+        "MULTIPOLYGON",
+        "-t_srs",
+        "EPSG:4326",
+        "--config",
+        "PG_USE_COPY",
+        "YES",
+    ]
     index_sql = f"CREATE UNIQUE INDEX {OGR_TABLE}_id_key ON {OGR_TABLE} (id)"
     return ogr, index_sql
 
@@ -151,6 +178,7 @@ def stage_breakdown(path: Path, source: str) -> None:
                 return fn(*a, **k)
             finally:
                 stages[name] = stages.get(name, 0.0) + time.perf_counter() - t0
+
         return wrapper
 
     statements: list[tuple[str, float]] = []
@@ -163,8 +191,12 @@ def stage_breakdown(path: Path, source: str) -> None:
             statements.append((" ".join(sql.split())[:90], time.perf_counter() - t0))
 
     originals = {n: getattr(services, n) for n in ("file_sha256", "read_layers", "prepare_layer", "_copy_rows")}
-    labels = {"file_sha256": "sha256 of the file", "read_layers": "read_layers (pyogrio -> GeoDataFrame)",
-              "prepare_layer": "prepare_layer (Python, per row)", "_copy_rows": "_copy_rows (to CSV + COPY)"}
+    labels = {
+        "file_sha256": "sha256 of the file",
+        "read_layers": "read_layers (pyogrio -> GeoDataFrame)",
+        "prepare_layer": "prepare_layer (Python, per row)",
+        "_copy_rows": "_copy_rows (to CSV + COPY)",
+    }
     try:
         for n, fn in originals.items():
             setattr(services, n, timed(labels[n], fn))
@@ -186,8 +218,21 @@ def stage_breakdown(path: Path, source: str) -> None:
 
 def cprofile_cli(path: Path, source: str) -> None:
     prof = bl.OUT / "load_city.prof"
-    cmd = [bl.PYTHON, "-m", "cProfile", "-o", str(prof), "manage.py", "load_city", str(path), "--kind", "buildings",
-           "--source", source, "-v0"]
+    cmd = [
+        bl.PYTHON,
+        "-m",
+        "cProfile",
+        "-o",
+        str(prof),
+        "manage.py",
+        "load_city",
+        str(path),
+        "--kind",
+        "buildings",
+        "--source",
+        source,
+        "-v0",
+    ]
     print("\ncProfile of the command (profiling slows Python-heavy parts more than SQL):")
     bl.run(cmd, env=bl.django_env())
     import io
@@ -221,18 +266,24 @@ def main() -> None:
         print(f"\nGenerating {path.relative_to(bl.ROOT)} ...")
         make_geojson(conn, path, args.features)
     n = feature_count(path)
-    print(f"\nData: {path.relative_to(bl.ROOT)}: {n:,} building polygons, {path.stat().st_size / 1e6:.1f} MB "
-          f"(the {loaded(conn, 'osm')} demo buildings copied over a grid, unique ids; delete the file to regenerate)")
+    print(
+        f"\nData: {path.relative_to(bl.ROOT)}: {n:,} building polygons, {path.stat().st_size / 1e6:.1f} MB "
+        f"(the {loaded(conn, 'osm')} demo buildings copied over a grid, unique ids; delete the file to regenerate)"
+    )
     ogr, index_sql = ogr_commands(path)
     print("\nCommands (each round):")
     print(f"  baseline: SQL: DROP TABLE IF EXISTS {OGR_TABLE}   (untimed)")
     print(f"            $ {bl.shell_line(ogr)}")
     print(f"            SQL: {index_sql}")
     print(f"  ours CLI: $ {bl.shell_line(cli_command(path, SOURCE_PREFIX + 'cli-N'), bl.django_env())}")
-    print(f"  ours in-process: apps.imports.services.run_import(path=Path('{path.relative_to(bl.ROOT)}'), "
-          f"kind='buildings', source='{SOURCE_PREFIX}inproc-N')")
-    print(f"  after each of ours (untimed): DELETE FROM buildings_building WHERE source = '<that source>'; "
-          f"VACUUM ANALYZE buildings_building")
+    print(
+        f"  ours in-process: apps.imports.services.run_import(path=Path('{path.relative_to(bl.ROOT)}'), "
+        f"kind='buildings', source='{SOURCE_PREFIX}inproc-N')"
+    )
+    print(
+        "  after each of ours (untimed): DELETE FROM buildings_building WHERE source = '<that source>'; "
+        "VACUUM ANALYZE buildings_building"
+    )
 
     stamp = time.strftime("%H%M%S")
     base, cli, inproc, base_ogr_only = [], [], [], []
@@ -254,9 +305,11 @@ def main() -> None:
         got_in = loaded(conn, source)
         clean_ours(conn, source)
         inproc.append(t_in)
-        print(f"  round {r}: baseline {t_ogr + t_idx:6.2f} s (ogr2ogr {t_ogr:.2f} + unique index {t_idx:.2f}; {got:,} rows)"
-              f" {n / (t_ogr + t_idx):8,.0f} f/s | ours CLI {t_cli:6.2f} s ({got_cli:,} rows) {n / t_cli:8,.0f} f/s"
-              f" | ours in-process {t_in:6.2f} s ({got_in:,} rows) {n / t_in:8,.0f} f/s")
+        print(
+            f"  round {r}: baseline {t_ogr + t_idx:6.2f} s (ogr2ogr {t_ogr:.2f} + unique index {t_idx:.2f}; {got:,} rows)"
+            f" {n / (t_ogr + t_idx):8,.0f} f/s | ours CLI {t_cli:6.2f} s ({got_cli:,} rows) {n / t_cli:8,.0f} f/s"
+            f" | ours in-process {t_in:6.2f} s ({got_in:,} rows) {n / t_in:8,.0f} f/s"
+        )
     conn.execute(f"DROP TABLE IF EXISTS {OGR_TABLE}")
 
     b, c, i = bl.median(base), bl.median(cli), bl.median(inproc)

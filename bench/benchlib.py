@@ -147,6 +147,9 @@ def prepare_bench_db(*, verbose: bool = True) -> str:
     say(f"Benchmark database: {redact(url)}")
     import psycopg
 
+    if os.environ.get("CITYTWIN_BENCH_DB_READY"):  # bin/bench prepared it once already
+        return url
+
     with psycopg.connect(pg.conninfo(dbname="postgres"), autocommit=True) as admin:
         exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [pg.dbname]).fetchone()
         if not exists:
