@@ -195,3 +195,8 @@ def test_openapi_schema_and_docs_are_served_without_cdn(api) -> None:  # noqa: A
     assert docs.status_code == 200
     html = docs.content.decode()
     assert "swagger-ui" in html and "cdn." not in html and "https://" not in html.split("<body")[0]
+    import re
+
+    # No inline script (the CSP forbids it): every <script> has a src on our own origin.
+    scripts = re.findall(r"<script([^>]*)>(.*?)</script>", html, flags=re.S)
+    assert scripts and all('src="/' in attrs and not body.strip() for attrs, body in scripts)
