@@ -123,7 +123,9 @@ def server_url(django_db_setup, django_db_blocker) -> Iterator[str]:  # noqa: AN
     # The server's backends end a moment after its sockets close; the test database is dropped next.
     with django_db_blocker.unblock(), connection.cursor() as cursor:
         for _ in range(50):
-            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [name])
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [name]
+            )
             if cursor.fetchone()[0] == 0:
                 break
             time.sleep(0.1)

@@ -41,3 +41,20 @@ def test_inactive_user_is_public() -> None:
         is_active = False
 
     assert role_of(Inactive()) == "public"
+
+
+def test_admin_refuses_an_invalid_geometry_and_keeps_the_stored_one(client, gis_staff) -> None:  # noqa: ANN001
+    from apps.buildings.models import Building
+
+    building = Building.objects.filter(source="osm").first()
+    before = building.geom.wkt
+    client.force_login(gis_staff)
+    bowtie = '{"type": "MultiPolygon", "coordinates": [[[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]]}'
+    response = client.post(
+        f"/admin/buildings/building/{building.pk}/change/",
+        {"geom": bowtie, "name": "x", "use": "yes", "height_m": "10", "height_source": "default", "tags": "{}"},
+    )
+    assert response.status_code == 200  # the form again, with the error
+    assert "Invalid geometry: Self-intersection" in response.content.decode()
+    building.refresh_from_db()
+    assert building.geom.wkt == before

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib.gis import admin
 from django.contrib.gis.forms.widgets import OpenLayersWidget
 
@@ -39,7 +40,18 @@ class CityOpenLayersWidget(OpenLayersWidget):
         return context
 
 
+class FeatureForm(forms.ModelForm):
+    """Refuses invalid geometry (GEOS accepts it silently) with the reason PostGIS would give."""
+
+    def clean_geom(self) -> Any:
+        geom = self.cleaned_data.get("geom")
+        if geom is not None and not geom.valid:
+            raise forms.ValidationError(f"Invalid geometry: {geom.valid_reason}. Fix it before saving.")
+        return geom
+
+
 class FeatureAdmin(admin.GISModelAdmin):
+    form = FeatureForm
     gis_widget = CityOpenLayersWidget  # type: ignore[assignment]  # django-stubs pins OSMWidget
     readonly_fields = ("source", "source_id", "import_run", "created_at", "updated_at")
     list_per_page = 50
