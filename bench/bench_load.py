@@ -253,6 +253,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--features", type=int, default=50000)
     ap.add_argument("--profile", action="store_true", help="profile ours even if it meets the goal")
+    ap.add_argument("--seconds", type=int, help="ignored (a load is timed whole); bin/bench passes it to every script")
     args = ap.parse_args()
 
     bl.banner("bench_load", "load_city (GeoJSON) vs ogr2ogr COPY mode, same file")

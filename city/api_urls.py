@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from apps.assets.api.views import UtilityAssetViewSet
@@ -10,6 +11,7 @@ from apps.districts.api.views import DistrictViewSet
 from apps.imports.api.views import ImportRunViewSet
 from apps.roads.api.views import RoadNodeViewSet, RoadSegmentViewSet
 from apps.sensors.api.views import SensorViewSet
+from apps.telemetry.api.views import AlertViewSet, IngestReadingsView, QuarantineViewSet
 
 router = DefaultRouter()
 router.register("buildings", BuildingViewSet, basename="building")
@@ -19,5 +21,7 @@ router.register("utility-assets", UtilityAssetViewSet, basename="utility-asset")
 router.register("districts", DistrictViewSet, basename="district")
 router.register("sensors", SensorViewSet, basename="sensor")
 router.register("imports", ImportRunViewSet, basename="import-run")
+router.register("alerts", AlertViewSet, basename="alert")
+router.register("quarantine", QuarantineViewSet, basename="quarantine")
 
-urlpatterns = router.urls
+urlpatterns = [path("ingest/readings/", IngestReadingsView.as_view(), name="ingest-readings"), *router.urls]

@@ -1,5 +1,5 @@
-"""The ASGI entry point: HTTP goes to Django; websockets (added with the live-city issue) go through
-Channels behind origin and session checks."""
+"""The ASGI entry point (uvicorn serves it): HTTP goes to Django; websockets to the one Channels consumer
+at /ws/, behind the same-origin check and the session (see apps/streaming)."""
 
 from __future__ import annotations
 
@@ -12,4 +12,6 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 
 django_asgi_app = get_asgi_application()
 
-application = ProtocolTypeRouter({"http": django_asgi_app})
+from apps.streaming.routing import websocket_application  # noqa: E402  (needs the apps loaded)
+
+application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_application()})

@@ -94,7 +94,7 @@ def server_url(django_db_setup, django_db_blocker) -> Iterator[str]:  # noqa: AN
     name = connection.settings_dict["NAME"]
     url = os.environ.get("DATABASE_URL", "postgis://citytwin@127.0.0.1:54329/citytwin").rsplit("/", 1)[0] + "/" + name
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "city.settings.test"}
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "city.settings.test", "CITYTWIN_DB_POOL": "1"}
     log = open(ROOT / "var" / "test-server.log", "w")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "city.asgi:application", "--host", "127.0.0.1", "--port", str(port)],
@@ -120,12 +120,9 @@ def server_url(django_db_setup, django_db_blocker) -> Iterator[str]:  # noqa: AN
     proc.terminate()
     proc.wait(timeout=20)
     log.close()
-    # The server's backends end a moment after its sockets close; the test database is dropped next.
+    # The server's backends can outlive it for a while; the test database is dropped next, so end them.
     with django_db_blocker.unblock(), connection.cursor() as cursor:
-        for _ in range(50):
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [name]
-            )
-            if cursor.fetchone()[0] == 0:
-                break
-            time.sleep(0.1)
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            [name],
+        )

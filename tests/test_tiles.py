@@ -89,3 +89,23 @@ def test_asset_tiles_depend_on_the_role_and_are_private(client, planner) -> None
         f["properties"]["kind"] for f in mapbox_vector_tile.decode(client.get(url).content)["assets"]["features"]
     }
     assert staff_kinds - public_asset_kinds()  # e.g. pipeline, substation
+
+
+def test_tiles_are_cached_until_the_city_changes(client, samples, django_capture_on_commit_callbacks) -> None:  # noqa: ANN001
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.imports.services import run_import
+
+    x, y = tile_of(24.9415, 60.1673, 16)  # where invalid_polygons.geojson puts its buildings
+    url = f"/tiles/buildings/16/{x}/{y}.pbf"
+    before = mapbox_vector_tile.decode(client.get(url).content)["buildings"]["features"]
+    with CaptureQueriesContext(connection) as queries:
+        again = client.get(url)
+    assert not any("ST_AsMVT" in q["sql"] for q in queries.captured_queries)  # served from the cache
+    assert mapbox_vector_tile.decode(again.content)["buildings"]["features"] == before
+
+    with django_capture_on_commit_callbacks(execute=True):
+        run_import(path=samples / "invalid_polygons.geojson")
+    after = mapbox_vector_tile.decode(client.get(url).content)["buildings"]["features"]
+    assert len(after) == len(before) + 3

@@ -11,10 +11,17 @@ class Role(models.TextChoices):
     OPERATOR = "operator", "Traffic operator"
     GIS_STAFF = "gis_staff", "GIS staff"
     ADMIN = "admin", "Administrator"
+    # Machine accounts for HTTP ingest: an ingest service may post readings for any sensor, a device only
+    # for the sensor whose code is its username. Neither reads anything.
+    INGEST = "ingest", "Ingest service"
+    DEVICE = "device", "Device"
 
 
 # Roles that may load and edit city data (imports, the admin's edit forms).
 DATA_EDITOR_ROLES = frozenset({Role.GIS_STAFF, Role.ADMIN})
+# People (as opposed to machine accounts): they read what the public reads and more.
+STAFF_ROLES = frozenset({Role.PLANNER, Role.OPERATOR, Role.GIS_STAFF, Role.ADMIN})
+MACHINE_ROLES = frozenset({Role.INGEST, Role.DEVICE})
 
 
 class User(AbstractUser):

@@ -7,16 +7,25 @@ from typing import Any
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
-from .models import Role
+from .models import MACHINE_ROLES, Role
 
 
 def role_of(user: Any) -> str:
-    """The role of a request's user: 'public' when anonymous; 'admin' for superusers."""
+    """The role of a request's user: 'public' when anonymous; 'admin' for superusers. Machine accounts
+    (ingest, device) read only what the public reads."""
     if user is None or not user.is_authenticated or not user.is_active:
         return "public"
     if user.is_superuser:
         return Role.ADMIN
     return str(user.role)
+
+
+def reads_as_public(user: Any) -> bool:
+    return role_of(user) in {"public", *MACHINE_ROLES}
+
+
+def has_role(user: Any, *roles: str) -> bool:
+    return role_of(user) in roles
 
 
 class RoleReadOnly(BasePermission):

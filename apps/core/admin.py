@@ -10,6 +10,7 @@ from django.contrib.gis import admin
 from django.contrib.gis.forms.widgets import OpenLayersWidget
 
 from apps.core.geo import WEB_MERCATOR_SRID
+from apps.tiles.cache import city_data_changed
 
 # Where the widget opens for a new (empty) feature: central Helsinki (lon, lat).
 DEFAULT_CENTER = (24.944, 60.170)
@@ -55,3 +56,11 @@ class FeatureAdmin(admin.GISModelAdmin):
     gis_widget = CityOpenLayersWidget  # type: ignore[assignment]  # django-stubs pins OSMWidget
     readonly_fields = ("source", "source_id", "import_run", "created_at", "updated_at")
     list_per_page = 50
+
+    def save_model(self, request: Any, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        city_data_changed()
+
+    def delete_model(self, request: Any, obj: Any) -> None:
+        super().delete_model(request, obj)
+        city_data_changed()

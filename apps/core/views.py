@@ -22,16 +22,23 @@ class GeoFeatureViewSet(viewsets.ReadOnlyModelViewSet):
     pagination_class = FeaturePagination
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
-        queryset = self.filter_queryset(self.get_queryset()).order_by("pk")
+        queryset = self.filter_queryset(self.get_queryset())
         paginator: FeaturePagination = self.paginator  # type: ignore[assignment]
         limit = paginator.get_limit(request) or paginator.default_limit
         offset = paginator.get_offset(request)
-        count = queryset.count()
-        paginator.limit, paginator.offset, paginator.count, paginator.request = limit, offset, count, request
+        # The links are built before the count is known (one statement does both); SQL drops `next` when no
+        # feature follows.
+        paginator.limit, paginator.offset, paginator.count, paginator.request = (
+            limit,
+            offset,
+            offset + limit + 1,
+            request,
+        )
         body = render_feature_collection(
-            queryset[offset : offset + limit],
+            queryset,
             fields=self.geojson_fields,
-            count=count,
+            limit=limit,
+            offset=offset,
             next_url=paginator.get_next_link(),
             previous_url=paginator.get_previous_link(),
         )

@@ -114,19 +114,26 @@ def _read_ogr_layer(
     path: Path, name: str, *, driver: str, srid_override: int | None, label: str | None = None
 ) -> SourceLayer:
     try:
-        opened_by = pyogrio.read_info(path, layer=name)["driver"]
-        if opened_by != driver:
-            raise ImportFileError(label or path.name, f"was opened as {opened_by}, expected {driver}")
+        fields: list[str] = []
+        if driver != "GeoJSON":  # a GeoJSON file starts with "{" (sniffed): no other driver can claim it
+            info = pyogrio.read_info(path, layer=name)
+            if info["driver"] != driver:
+                raise ImportFileError(label or path.name, f"was opened as {info['driver']}, expected {driver}")
+            fields = [str(f).lower() for f in info["fields"]]
+        else:
+            fields = [str(f).lower() for f in pyogrio.read_info(path, layer=name, force_feature_count=False)["fields"]]
+        # GDAL's feature id is only worth keeping when the layer has no id column of its own (GeoJSON
+        # puts an integer "id" in both places, and reading both breaks the Arrow path).
+        keep_fid = not ({"id", "fid"} & set(fields))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # pyogrio warns about mixed-type JSON columns; we report per row
-            frame = pyogrio.read_dataframe(path, layer=name, fid_as_index=True, use_arrow=True)
+            frame = pyogrio.read_dataframe(path, layer=name, fid_as_index=keep_fid, use_arrow=True)
     except ImportFileError:
         raise
     except Exception as exc:  # noqa: BLE001
         raise ImportFileError(label or path.name, f"layer {name!r} cannot be read: {exc}") from exc
     srid = srid_override if srid_override is not None else epsg_of(frame.crs, label or path.name)
-    # Keep GDAL's feature id as column "fid" unless the layer has one of that name already.
-    frame = frame.reset_index(drop="fid" in frame.columns)
+    frame = frame.reset_index(drop=not keep_fid)  # a kept feature id becomes column "fid"
     frame.index = pd.RangeIndex(1, len(frame) + 1)  # the feature's position in the layer, as users count
     return SourceLayer(name=name, frame=frame, srid=srid)
 

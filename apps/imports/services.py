@@ -26,6 +26,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.core.geo import DEFAULT_METRIC_SRID, srid_bounds, srid_is_known
+from apps.tiles.cache import city_data_changed
 
 from . import sql
 from .exceptions import ImportFileError
@@ -270,6 +271,8 @@ def run_import(
                 counts["districts"] = _grid_districts(source=base_source, run=run)
             if dry_run:
                 transaction.set_rollback(True)
+            elif any(c.created or c.updated or c.deleted for c in counts.values()):
+                city_data_changed()
         tick("done")
     except ImportFileError as exc:
         _finish(run, state=ImportState.FAILED, counts=counts, issues=issues, message=exc.message)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from apps.accounts.permissions import role_of
+from apps.accounts.permissions import reads_as_public
 from apps.assets.conf import public_asset_kinds
 
 EXTENT = 4096
@@ -26,8 +26,10 @@ features AS (
     FROM {table} t, bounds
     WHERE t.geom && bounds.env4326 {where}
 )
-SELECT ST_AsMVT(features.*, %(layer)s, {extent}, 'mvt_geom', 'id') FROM features WHERE mvt_geom IS NOT NULL
+SELECT ST_AsMVT(features.*, %(layer)s, {extent}, 'mvt_geom', 'id') FROM features
 """
+# No "WHERE mvt_geom IS NOT NULL": ST_AsMVT skips NULL geometries itself, and the filter made PostgreSQL
+# compute ST_AsMVTGeom twice per row (bench/README.md: 1.2-1.6x faster without it, identical bytes).
 
 
 @dataclass(frozen=True)
@@ -45,11 +47,15 @@ class TileLayer:
             margin=BUFFER / EXTENT, extent=EXTENT, buffer=BUFFER, columns=self.columns, table=self.table, where=where
         )
 
+    def audience(self, params: dict[str, Any]) -> str:
+        """Who the tile is for, as far as its content goes: cached tiles are shared within an audience."""
+        return "staff" if params.get("kinds", "all") is None else "public"
+
     def params(self, *, z: int, x: int, y: int, user: Any) -> dict[str, Any]:
         params: dict[str, Any] = {"z": z, "x": x, "y": y, "layer": self.name}
         if self.name == "assets":
             # Signed-in roles see every kind; the public only the public kinds.
-            params["kinds"] = None if role_of(user) != "public" else sorted(public_asset_kinds())
+            params["kinds"] = sorted(public_asset_kinds()) if reads_as_public(user) else None
         return params
 
 

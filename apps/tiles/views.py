@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.views.decorators.http import require_safe
 
+from . import cache as tile_cache
 from .layers import LAYERS
 
 MVT = "application/vnd.mapbox-vector-tile"
@@ -36,12 +37,19 @@ def tile(request: HttpRequest, layer: str, z: int, x: int, y: int) -> HttpRespon
     if not (0 <= x < size and 0 <= y < size):
         return _bad_request(f"tile {x}/{y} does not exist at zoom {z} (0..{size - 1})")
 
+    params = spec.params(z=z, x=x, y=y, user=request.user)
     if z < spec.min_zoom:
         data = b""
     else:
-        with connection.cursor() as cursor:
-            cursor.execute(spec.sql(), spec.params(z=z, x=x, y=y, user=request.user))
-            data = bytes(cursor.fetchone()[0] or b"")
+        key = tile_cache.tile_key(tile_cache.data_version(), layer, spec.audience(params), z, x, y)
+        cached = tile_cache.get_tile(key)
+        if cached is not None:
+            data = cached
+        else:
+            with connection.cursor() as cursor:
+                cursor.execute(spec.sql(), params)
+                data = bytes(cursor.fetchone()[0] or b"")
+            tile_cache.put_tile(key, data)
 
     etag = '"' + hashlib.blake2b(data, digest_size=12).hexdigest() + '"'
     if request.headers.get("If-None-Match") == etag:

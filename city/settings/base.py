@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "apps.assets",
     "apps.districts",
     "apps.sensors",
+    "apps.telemetry",
+    "apps.streaming",
     "apps.imports",
     "apps.tiles",
     "apps.maps",
@@ -82,8 +84,19 @@ TEMPLATES = [
 
 # The embedded stack (bin/stack) listens on these ports; DATABASE_URL etc. point elsewhere in production.
 DATABASE_URL = env_str("DATABASE_URL", "postgis://citytwin@127.0.0.1:54329/citytwin")
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
 DATABASES["default"]["ENGINE"] = "django.contrib.gis.db.backends.postgis"
+# Under ASGI Django cannot keep connections between requests (CONN_MAX_AGE must be 0); a new connection
+# per request cost 5-28 ms here (bench/README.md), so psycopg's pool keeps them open per process.
+DATABASES["default"]["CONN_MAX_AGE"] = 0
+DATABASES["default"]["OPTIONS"] = {
+    **DATABASES["default"].get("OPTIONS", {}),
+    "pool": {"min_size": 1, "max_size": env_int("CITYTWIN_DB_POOL_SIZE", 10), "timeout": 10}
+    if env_bool("CITYTWIN_DB_POOL", True)
+    else False,
+    # JIT compiled the larger tile queries on every request and made them slower (bench/README.md).
+    "options": "-c jit=off",
+}
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:63799/0")
 MQTT_URL = env_str("MQTT_URL", "mqtt://127.0.0.1:18839")
 
@@ -151,12 +164,23 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": env_str("CITYTWIN_CACHE_PREFIX", "ct"),
+    }
+}
+
+# The pub/sub layer sends a group message once per process (not once per member): fan-out to many
+# sockets costs one Redis message per batch. Lossy like any channel layer: publishers number batches.
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
         "CONFIG": {"hosts": [REDIS_URL]},
     }
 }
+CITYTWIN_WS_ALLOWED_ORIGINS = env_list("CITYTWIN_WS_ALLOWED_ORIGINS", [])
 
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = None

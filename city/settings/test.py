@@ -1,6 +1,7 @@
 """The test suite (`make test`): the embedded stack, its own test database."""
 
 import os
+import uuid
 
 from .base import *  # noqa: F403
 
@@ -8,5 +9,12 @@ DEBUG = False
 CITYTWIN_DEMO_ACCOUNTS = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed; test accounts only
 ALLOWED_HOSTS = ["*"]
+# Each test session has fresh data: its own cache namespace (inherited by the servers it starts).
+CACHES["default"]["KEY_PREFIX"] = os.environ.setdefault("CITYTWIN_CACHE_PREFIX", f"test-{uuid.uuid4().hex[:10]}")  # noqa: F405
 # Playwright's event loop stays alive in the test process; the live server's ORM calls then look "async".
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+# The test process creates and drops the test database: pooled connections would keep it open. The
+# server that browser tests start sets CITYTWIN_DB_POOL=1 and pools, as in production.
+if os.environ.get("CITYTWIN_DB_POOL") != "1":
+    DATABASES["default"]["OPTIONS"]["pool"] = False  # noqa: F405

@@ -1,0 +1,1 @@
+"""The one websocket endpoint (/ws/): topic subscriptions with a permission check per topic, snapshot then batched changes with sequence numbers. Domain apps declare their topics (e.g. apps/telemetry/topics.py)."""

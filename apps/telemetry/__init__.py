@@ -1,0 +1,1 @@
+"""Sensor readings: the quality gate, partitioned storage, latest values, rollups, quarantine and alerts."""

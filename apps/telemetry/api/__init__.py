@@ -1,0 +1,1 @@
+"""REST API of telemetry: ingest, latest values, readings, alerts."""

@@ -1,0 +1,364 @@
+"""The quality gate and the write path for sensor readings, shared by MQTT and HTTP ingest.
+
+ingest(batch) checks every reading (docs/ingest.md lists the reason codes), then in ONE transaction:
+COPY the valid ones into a staging table, INSERT them into the partitioned readings table with ON CONFLICT
+DO NOTHING (a reading delivered twice is stored once), fold the rows actually inserted into the 1 min /
+15 min / 1 h rollups and the latest values, and write the quarantine rows. Only after the commit does the
+caller acknowledge the messages (MQTT) and does anything get published to browsers."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from apps.sensors.models import Sensor
+
+from . import conf
+from .catalog import properties_of
+from .models import QuarantinedReading, QuarantineReason
+
+MAX_STORED_PAYLOAD = 4096
+
+
+@dataclass(frozen=True)
+class IncomingReading:
+    """One message as it arrived. `payload` is raw bytes (MQTT) or the parsed item (HTTP)."""
+
+    source: str  # mqtt | http
+    sensor_code: str | None
+    payload: bytes | dict[str, Any]
+    received_at: datetime
+    # Device accounts may only publish for their own sensor; None: any sensor.
+    allowed_codes: frozenset[str] | None = None
+
+
+@dataclass
+class Rejection:
+    index: int
+    sensor_code: str
+    reason: str
+    detail: str
+    time: datetime | None = None
+
+
+@dataclass
+class StoredReading:
+    sensor_id: int
+    code: str
+    kind: str
+    lon: float
+    lat: float
+    time: datetime
+    values: dict[str, float]
+
+
+@dataclass
+class IngestResult:
+    received: int
+    stored: list[StoredReading] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+
+
+@dataclass
+class _Candidate:
+    index: int
+    sensor: dict[str, Any]
+    time: datetime
+    seq: int | None
+    values: dict[str, float]
+    received_at: datetime
+    raw: str
+
+
+class _Reject(Exception):
+    def __init__(self, reason: str, detail: str, time: datetime | None = None) -> None:
+        super().__init__(detail)
+        self.reason, self.detail, self.time = reason, detail, time
+
+
+def _payload_text(payload: bytes | dict[str, Any]) -> str:
+    if isinstance(payload, bytes):
+        text = payload[:MAX_STORED_PAYLOAD].decode("utf-8", errors="replace")
+    else:
+        text = json.dumps(payload, default=str)[:MAX_STORED_PAYLOAD]
+    return text.replace("\x00", "")
+
+
+def _parse(message: IncomingReading) -> dict[str, Any]:
+    payload = message.payload
+    if isinstance(payload, bytes):
+        if len(payload) > conf.max_payload_bytes():
+            raise _Reject(QuarantineReason.TOO_LARGE, f"{len(payload)} bytes; the limit is {conf.max_payload_bytes()}")
+        try:
+            payload = json.loads(payload)
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise _Reject(QuarantineReason.MALFORMED, f"not JSON: {exc}") from exc
+    if not isinstance(payload, dict):
+        raise _Reject(QuarantineReason.MALFORMED, "a reading must be a JSON object")
+    return payload
+
+
+def _parse_time(raw: Any, now: datetime) -> datetime:
+    if not isinstance(raw, str):
+        raise _Reject(QuarantineReason.BAD_TIME, "'time' must be an ISO 8601 string with a time zone")
+    try:
+        when = datetime.fromisoformat(raw)
+    except ValueError as exc:
+        raise _Reject(QuarantineReason.BAD_TIME, f"'time' is not ISO 8601: {raw[:40]!r}") from exc
+    if when.tzinfo is None:
+        raise _Reject(QuarantineReason.BAD_TIME, f"'time' has no time zone: {raw[:40]!r}")
+    if when > now + conf.max_future():
+        raise _Reject(QuarantineReason.FUTURE_TIME, f"{raw} is more than {conf.max_future()} ahead of the server", when)
+    if when < now - conf.max_past():
+        raise _Reject(QuarantineReason.TOO_OLD, f"{raw} is more than {conf.max_past()} old", when)
+    return when
+
+
+def _check_values(raw: Any, kind: str, when: datetime) -> dict[str, float]:
+    if not isinstance(raw, dict) or not raw:
+        raise _Reject(QuarantineReason.NO_VALUES, "'values' must be a non-empty object of property: number", when)
+    catalog = properties_of(kind)
+    values: dict[str, float] = {}
+    for name, value in raw.items():
+        prop = catalog.get(name)
+        if prop is None:
+            raise _Reject(
+                QuarantineReason.UNKNOWN_PROPERTY,
+                f"{name!r} is not a {kind} property ({', '.join(catalog)})",
+                when,
+            )
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise _Reject(QuarantineReason.WRONG_TYPE, f"{name} = {str(value)[:40]!r} is not a number", when)
+        number = float(value)
+        if not math.isfinite(number):
+            raise _Reject(QuarantineReason.NOT_FINITE, f"{name} = {value} is not a finite number", when)
+        if not prop.minimum <= number <= prop.maximum:
+            raise _Reject(
+                QuarantineReason.OUT_OF_RANGE,
+                f"{name} = {number:g} {prop.unit} is outside {prop.minimum:g}..{prop.maximum:g}",
+                when,
+            )
+        values[name] = number
+    return values
+
+
+def _sensors_by_code(codes: Iterable[str]) -> dict[str, dict[str, Any]]:
+    rows = Sensor.objects.filter(code__in=set(codes)).values("id", "code", "kind", "active", "geom")
+    return {
+        r["code"]: {
+            "id": r["id"],
+            "code": r["code"],
+            "kind": r["kind"],
+            "active": r["active"],
+            "lon": r["geom"].x,
+            "lat": r["geom"].y,
+        }
+        for r in rows
+    }
+
+
+def _latest(sensor_ids: Iterable[int]) -> dict[tuple[int, str], tuple[datetime, float]]:
+    ids = list(set(sensor_ids))
+    if not ids:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT sensor_id, property, time, value FROM telemetry_latest WHERE sensor_id = ANY(%s)", [ids])
+        return {(s, p): (t, v) for s, p, t, v in cursor.fetchall()}
+
+
+def _check_rates(
+    candidates: list[_Candidate], latest: dict[tuple[int, str], tuple[datetime, float]]
+) -> list[Rejection]:
+    """Reject readings whose change from the previous value of the same sensor is physically impossible."""
+    rejected: list[Rejection] = []
+    previous = dict(latest)
+    for cand in sorted(candidates, key=lambda c: (c.sensor["id"], c.time)):
+        catalog = properties_of(cand.sensor["kind"])
+        problem = None
+        for name, value in cand.values.items():
+            limit = catalog[name].max_rate_per_min
+            before = previous.get((cand.sensor["id"], name))
+            if limit is None or before is None:
+                continue
+            minutes = max(abs((cand.time - before[0]).total_seconds()) / 60, 1 / 60)
+            rate = abs(value - before[1]) / minutes
+            if rate > limit:
+                problem = f"{name} changed from {before[1]:g} to {value:g} in {minutes * 60:.0f} s ({rate:g}/min; at most {limit:g}/min)"
+                break
+        if problem:
+            rejected.append(
+                Rejection(cand.index, cand.sensor["code"], QuarantineReason.RATE_OF_CHANGE, problem, cand.time)
+            )
+            cand.values = {}
+        else:
+            for name, value in cand.values.items():
+                previous[(cand.sensor["id"], name)] = (cand.time, value)
+    return rejected
+
+
+_WRITE_SQL = """
+WITH ins AS (
+    INSERT INTO telemetry_reading (sensor_id, time, received_at, seq, values)
+    SELECT sensor_id, time, received_at, seq, values FROM ingest_stage ORDER BY sensor_id, time
+    ON CONFLICT (sensor_id, time) DO NOTHING
+    RETURNING sensor_id, time, received_at, values
+),
+vals AS (
+    SELECT i.sensor_id, i.time, i.received_at, kv.key AS property, (kv.value #>> '{}')::float8 AS value
+    FROM ins i CROSS JOIN LATERAL jsonb_each(i.values) kv
+),
+rolled AS (
+    INSERT INTO telemetry_rollup AS r (resolution, sensor_id, property, bucket, n, total, minimum, maximum)
+    SELECT res.name, v.sensor_id, v.property,
+           to_timestamp(floor(extract(epoch FROM v.time) / res.secs) * res.secs) AS bucket,
+           count(*), sum(v.value), min(v.value), max(v.value)
+    FROM vals v CROSS JOIN (VALUES ('1m', 60), ('15m', 900), ('1h', 3600)) AS res(name, secs)
+    GROUP BY 1, 2, 3, 4
+    ORDER BY 1, 2, 3, 4  -- one lock order for every writer: no deadlocks between ingest processes
+    ON CONFLICT (resolution, sensor_id, property, bucket) DO UPDATE
+        SET n = r.n + EXCLUDED.n, total = r.total + EXCLUDED.total,
+            minimum = least(r.minimum, EXCLUDED.minimum), maximum = greatest(r.maximum, EXCLUDED.maximum)
+    RETURNING 1
+),
+newest AS (
+    INSERT INTO telemetry_latest AS l (sensor_id, property, time, value, received_at)
+    SELECT DISTINCT ON (sensor_id, property) sensor_id, property, time, value, received_at
+    FROM vals ORDER BY sensor_id, property, time DESC
+    ON CONFLICT (sensor_id, property) DO UPDATE
+        SET time = EXCLUDED.time, value = EXCLUDED.value, received_at = EXCLUDED.received_at
+        WHERE EXCLUDED.time > l.time
+    RETURNING 1
+)
+SELECT sensor_id, time FROM ins
+"""
+
+
+def _write(candidates: Sequence[_Candidate]) -> set[tuple[int, datetime]]:
+    """Stage and insert; returns the (sensor, time) keys actually inserted (the rest were duplicates)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS ingest_stage (sensor_id bigint, time timestamptz, received_at timestamptz,"
+            " seq bigint, values jsonb) ON COMMIT DELETE ROWS"
+        )
+        with (
+            connection.connection.cursor() as raw,
+            raw.copy("COPY ingest_stage (sensor_id, time, received_at, seq, values) FROM STDIN") as copy,
+        ):
+            for c in candidates:
+                copy.write_row((c.sensor["id"], c.time, c.received_at, c.seq, json.dumps(c.values)))
+        cursor.execute(_WRITE_SQL)
+        return {(s, t) for s, t in cursor.fetchall()}
+
+
+def ingest(batch: Sequence[IncomingReading], *, now: datetime | None = None) -> IngestResult:
+    """Check and store a batch. Never raises for bad readings; raises for database failures (the caller
+    retries the whole batch, which is safe: the insert is idempotent)."""
+    now = now or timezone.now()
+    result = IngestResult(received=len(batch))
+    parsed: list[tuple[int, IncomingReading, dict[str, Any]]] = []
+    for index, message in enumerate(batch):
+        try:
+            parsed.append((index, message, _parse(message)))
+        except _Reject as rej:
+            result.rejected.append(Rejection(index, message.sensor_code or "", rej.reason, rej.detail))
+    sensors = _sensors_by_code((m.sensor_code or str(body.get("sensor") or "")) for _, m, body in parsed)
+    candidates: list[_Candidate] = []
+    seen: dict[tuple[int, datetime], int] = {}
+    for index, message, body in parsed:
+        code = message.sensor_code or str(body.get("sensor") or "")
+        try:
+            if not code:
+                raise _Reject(QuarantineReason.UNKNOWN_SENSOR, "no sensor code")
+            sensor = sensors.get(code)
+            if sensor is None:
+                raise _Reject(QuarantineReason.UNKNOWN_SENSOR, f"no sensor with code {code[:64]!r}")
+            if message.allowed_codes is not None and code not in message.allowed_codes:
+                raise _Reject(QuarantineReason.FORBIDDEN_SENSOR, f"this account may not publish for {code!r}")
+            if not sensor["active"]:
+                raise _Reject(QuarantineReason.INACTIVE_SENSOR, f"sensor {code!r} is inactive")
+            when = _parse_time(body.get("time"), now)
+            values = _check_values(body.get("values"), sensor["kind"], when)
+            seq = body.get("seq")
+            if seq is not None and (isinstance(seq, bool) or not isinstance(seq, int)):
+                raise _Reject(QuarantineReason.WRONG_TYPE, f"'seq' = {str(seq)[:20]!r} is not an integer", when)
+            key = (sensor["id"], when)
+            if key in seen:
+                raise _Reject(
+                    QuarantineReason.DUPLICATE, f"same sensor and time as message {seen[key]} of this batch", when
+                )
+            seen[key] = index
+            candidates.append(
+                _Candidate(index, sensor, when, seq, values, message.received_at, _payload_text(message.payload))
+            )
+        except _Reject as rej:
+            result.rejected.append(Rejection(index, code, rej.reason, rej.detail, rej.time))
+
+    with transaction.atomic():
+        result.rejected += _check_rates(candidates, _latest(c.sensor["id"] for c in candidates))
+        valid = [c for c in candidates if c.values]
+        inserted = _write(valid) if valid else set()
+        for c in valid:
+            if (c.sensor["id"], c.time) in inserted:
+                s = c.sensor
+                result.stored.append(StoredReading(s["id"], s["code"], s["kind"], s["lon"], s["lat"], c.time, c.values))
+            else:
+                result.rejected.append(
+                    Rejection(
+                        c.index,
+                        c.sensor["code"],
+                        QuarantineReason.DUPLICATE,
+                        "already stored (same sensor and time)",
+                        c.time,
+                    )
+                )
+        if result.rejected:
+            by_index = {i: m for i, m in enumerate(batch)}
+            QuarantinedReading.objects.bulk_create(
+                [
+                    QuarantinedReading(
+                        received_at=by_index[r.index].received_at,
+                        source=by_index[r.index].source,
+                        sensor_code=r.sensor_code[:64],
+                        reading_time=r.time,
+                        reason=r.reason,
+                        detail=r.detail,
+                        payload=_payload_text(by_index[r.index].payload),
+                    )
+                    for r in result.rejected
+                ]
+            )
+    result.rejected.sort(key=lambda r: r.index)
+    return result
+
+
+def ensure_partitions(now: datetime | None = None) -> int:
+    """Create the monthly partitions around now (last month to two months ahead)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT telemetry_ensure_partitions(%s, 1, 2)", [now or timezone.now()])
+        return int(cursor.fetchone()[0])
+
+
+def prune_raw_readings(*, older_than: timedelta | None = None) -> int:
+    """Retention: drop whole monthly partitions that end before the cut-off; delete older rows from the
+    default partition. Rollups are kept."""
+    cutoff = timezone.now() - (older_than or timedelta(days=conf.raw_retention_days()))
+    dropped = 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = 'telemetry_reading'::regclass AND c.relname <> 'telemetry_reading_default'"
+        )
+        for name, bound in cursor.fetchall():
+            upper = bound.split("TO ('")[1].split("')")[0]
+            if datetime.fromisoformat(upper.replace(" ", "T")) <= cutoff:
+                cursor.execute(f'DROP TABLE "{name}"')
+                dropped += 1
+        cursor.execute("DELETE FROM telemetry_reading_default WHERE time < %s", [cutoff])
+    return dropped

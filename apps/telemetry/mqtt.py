@@ -1,0 +1,145 @@
+"""The MQTT ingest worker: subscribes with QoS 1 on a persistent session, stores in batches, and
+acknowledges each message only after the batch that holds it is committed.
+
+If the database is down, the batch is retried (the insert is idempotent) and nothing is acknowledged,
+so the broker keeps the messages. If this process dies, the broker redelivers every unacknowledged
+message to the next one (same client id, clean_session=False). A duplicate delivery is stored once."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+import paho.mqtt.client as mqtt
+from django.db import close_old_connections, connection
+from django.db.utils import DatabaseError, InterfaceError, OperationalError
+from django.utils import timezone
+
+from .ingest import IncomingReading, ensure_partitions
+from .services import ingest_readings
+
+log = logging.getLogger(__name__)
+TOPIC = "citytwin/v1/sensors/+/readings"
+
+
+@dataclass
+class WorkerStats:
+    received: int = 0
+    stored: int = 0
+    rejected: int = 0
+    batches: int = 0
+    retries: int = 0
+
+
+def sensor_code_of(topic: str) -> str | None:
+    parts = topic.split("/")
+    if len(parts) == 5 and parts[:3] == ["citytwin", "v1", "sensors"] and parts[4] == "readings" and parts[3]:
+        return parts[3]
+    return None
+
+
+class IngestWorker:
+    def __init__(
+        self,
+        url: str,
+        *,
+        client_id: str = "citytwin-ingest",
+        batch_size: int = 2000,
+        flush_interval: float = 0.2,
+    ) -> None:
+        parsed = urlparse(url)
+        self.host, self.port = parsed.hostname or "127.0.0.1", parsed.port or 1883
+        self.username, self.password = parsed.username, parsed.password
+        self.batch_size, self.flush_interval = batch_size, flush_interval
+        self.queue: deque[mqtt.MQTTMessage] = deque()
+        self.stop_event = threading.Event()
+        self.stats = WorkerStats()
+        self.client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False, manual_ack=True
+        )
+        if self.username:
+            self.client.username_pw_set(self.username, self.password)
+        self.client.on_connect = self._on_connect
+        self.client.on_message = self._on_message
+        self.client.reconnect_delay_set(min_delay=1, max_delay=5)
+
+    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
+        if reason.is_failure:
+            log.error("MQTT connect refused: %s", reason)
+            return
+        log.info("connected to MQTT %s:%s (session present: %s)", self.host, self.port, flags.session_present)
+        client.subscribe(TOPIC, qos=1)
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        self.queue.append(message)
+
+    def _take(self) -> list[mqtt.MQTTMessage]:
+        batch: list[mqtt.MQTTMessage] = []
+        while self.queue and len(batch) < self.batch_size:
+            batch.append(self.queue.popleft())
+        return batch
+
+    def _store(self, messages: list[mqtt.MQTTMessage]) -> None:
+        now = timezone.now()
+        batch = [
+            IncomingReading(
+                source="mqtt", sensor_code=sensor_code_of(m.topic), payload=bytes(m.payload), received_at=now
+            )
+            for m in messages
+        ]
+        delay = 0.2
+        while not self.stop_event.is_set():
+            try:
+                result = ingest_readings(batch, now=now)
+                break
+            except (OperationalError, InterfaceError, DatabaseError) as exc:
+                # The database is down or restarting: keep the batch, unacknowledged, and try again.
+                self.stats.retries += 1
+                log.warning("database unavailable (%s); retrying in %.1f s", str(exc).strip().splitlines()[0], delay)
+                close_old_connections()
+                connection.close()
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
+        else:
+            return  # stopping: nothing acknowledged, the broker redelivers
+        for m in messages:  # only now, after the commit
+            self.client.ack(m.mid, m.qos)
+        self.stats.batches += 1
+        self.stats.received += len(messages)
+        self.stats.stored += len(result.stored)
+        self.stats.rejected += len(result.rejected)
+
+    def run(self, *, max_seconds: float | None = None) -> WorkerStats:
+        ensure_partitions()
+        self.client.connect_async(self.host, self.port, keepalive=30)
+        self.client.loop_start()
+        started = last_report = time.monotonic()
+        try:
+            while not self.stop_event.is_set():
+                if max_seconds is not None and time.monotonic() - started > max_seconds:
+                    break
+                if len(self.queue) < self.batch_size:
+                    time.sleep(self.flush_interval)
+                messages = self._take()
+                if messages:
+                    self._store(messages)
+                if time.monotonic() - last_report > 30:
+                    last_report = time.monotonic()
+                    log.info("ingest: %s", self.stats)
+        finally:
+            self.client.loop_stop()
+            self.client.disconnect()
+        return self.stats
+
+    def install_signal_handlers(self) -> None:
+        def stop(signum: int, frame: Any) -> None:
+            self.stop_event.set()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)

@@ -1,0 +1,233 @@
+"""Telemetry actions: ingest a batch (then publish and evaluate alerts, after the commit), acknowledge an
+alert. Views, the MQTT worker and the demo feed call these; nothing else writes telemetry."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from apps.streaming.publish import publish
+
+from .catalog import HEADLINE
+from .ingest import IncomingReading, IngestResult, StoredReading, ingest
+from .models import Alert, AlertEvent, AlertKind, AlertRule, Comparison
+from .selectors import alert_item
+from .topics import ALERTS_GROUP, READINGS_GROUP
+
+log = logging.getLogger(__name__)
+DEFAULT_FREE_FLOW_KMH = 50.0
+ANOMALY_Z = 3.0
+ANOMALY_MIN_DAYS = 3
+ANOMALY_DAYS = 14
+
+
+def reading_item(r: StoredReading) -> dict[str, Any]:
+    return {
+        "sensor": r.code,
+        "kind": r.kind,
+        "lon": r.lon,
+        "lat": r.lat,
+        "time": r.time.isoformat(),
+        "values": r.values,
+    }
+
+
+def ingest_readings(
+    batch: Sequence[IncomingReading], *, now: datetime | None = None, evaluate: bool = True
+) -> IngestResult:
+    """Store a batch (ingest() commits), then stream what was stored and evaluate alerts for its sensors.
+    Streaming is best-effort: a failure there never loses a stored reading."""
+    result = ingest(batch, now=now)
+    if result.stored:
+        # Only the newest reading per sensor matters to a live map.
+        newest: dict[str, StoredReading] = {}
+        for r in result.stored:
+            if r.code not in newest or r.time > newest[r.code].time:
+                newest[r.code] = r
+        try:
+            publish(READINGS_GROUP, "readings", [reading_item(r) for r in newest.values()])
+        except Exception:  # noqa: BLE001 - Redis down: browsers resync later; the data is safe
+            log.warning("could not publish %d readings", len(newest), exc_info=True)
+        if evaluate:
+            try:
+                evaluate_alerts(sensor_ids={r.sensor_id for r in result.stored})
+            except Exception:  # noqa: BLE001 - alerting must not stop ingest
+                log.exception("alert evaluation failed")
+    return result
+
+
+# --- alerts -------------------------------------------------------------------------------------------
+
+_RULE_WINDOW_SQL = """
+WITH recent AS (
+    SELECT r.sensor_id, r.bucket, r.total / r.n AS mean,
+           max(r.bucket) OVER (PARTITION BY r.sensor_id) AS newest
+    FROM telemetry_rollup r
+    WHERE r.resolution = '1m' AND r.property = %(property)s AND r.sensor_id = ANY(%(ids)s)
+      AND r.bucket >= %(since)s
+)
+SELECT rc.sensor_id, count(*), avg(rc.mean), bool_and(
+           CASE %(comparison)s
+               WHEN 'above' THEN rc.mean > %(threshold)s
+               WHEN 'below' THEN rc.mean < %(threshold)s
+               ELSE rc.mean < %(threshold)s * coalesce(seg.maxspeed_kmh, %(free_flow)s)
+           END),
+       max(coalesce(seg.maxspeed_kmh, %(free_flow)s))
+FROM recent rc
+JOIN sensors_sensor s ON s.id = rc.sensor_id
+LEFT JOIN roads_roadsegment seg ON seg.id = s.road_segment_id
+WHERE rc.bucket > rc.newest - make_interval(secs => %(duration)s)
+GROUP BY rc.sensor_id
+"""
+
+_ANOMALY_SQL = """
+WITH cur AS (
+    SELECT DISTINCT ON (r.sensor_id) r.sensor_id, r.bucket, r.total / r.n AS mean
+    FROM telemetry_rollup r
+    WHERE r.resolution = '15m' AND r.property = %(property)s AND r.sensor_id = ANY(%(ids)s)
+    ORDER BY r.sensor_id, r.bucket DESC
+),
+hist AS (
+    SELECT c.sensor_id, avg(h.total / h.n) AS mu, stddev_samp(h.total / h.n) AS sigma, count(*) AS days
+    FROM cur c JOIN telemetry_rollup h
+      ON h.resolution = '1h' AND h.property = %(property)s AND h.sensor_id = c.sensor_id
+     AND h.bucket < date_trunc('day', c.bucket)
+     AND h.bucket >= date_trunc('day', c.bucket) - make_interval(days => %(days)s)
+     AND extract(hour FROM h.bucket) = extract(hour FROM c.bucket)
+    GROUP BY c.sensor_id
+)
+SELECT c.sensor_id, c.mean, h.mu, h.sigma, h.days FROM cur c JOIN hist h USING (sensor_id)
+"""
+
+
+def _open(
+    *, kind: str, rule: AlertRule | None, sensor_id: int, prop: str, value: float, message: str, now: datetime
+) -> Alert | None:
+    existing = Alert.objects.filter(
+        sensor_id=sensor_id, property=prop, kind=kind, rule=rule, resolved_at__isnull=True
+    ).first()
+    if existing is not None:
+        existing.last_seen_at, existing.value = now, value
+        existing.save(update_fields=["last_seen_at", "value"])
+        return None
+    try:
+        with transaction.atomic():
+            alert = Alert.objects.create(
+                kind=kind,
+                rule=rule,
+                sensor_id=sensor_id,
+                property=prop,
+                value=value,
+                message=message,
+                started_at=now,
+                last_seen_at=now,
+            )
+            AlertEvent.objects.create(alert=alert, at=now, action="opened", note=message)
+    except IntegrityError:  # another process opened it first
+        return None
+    return alert
+
+
+def _resolve(queryset: Any, now: datetime) -> list[Alert]:
+    resolved = []
+    for alert in queryset.filter(resolved_at__isnull=True):
+        alert.resolved_at = now
+        alert.save(update_fields=["resolved_at"])
+        AlertEvent.objects.create(alert=alert, at=now, action="resolved")
+        resolved.append(alert)
+    return resolved
+
+
+def evaluate_alerts(*, sensor_ids: set[int], now: datetime | None = None) -> list[Alert]:
+    """Threshold rules over the 1-minute rollups and the statistical anomaly flag over 15-minute vs hourly
+    rollups, for these sensors. Opens and resolves alerts; publishes the changes after the commit."""
+    now = now or timezone.now()
+    ids = sorted(sensor_ids)
+    changed: list[Alert] = []
+    if not ids:
+        return changed
+    with transaction.atomic():
+        for rule in AlertRule.objects.filter(enabled=True):
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    _RULE_WINDOW_SQL,
+                    {
+                        "property": rule.property,
+                        "ids": ids,
+                        "since": now - timedelta(seconds=rule.duration_s + 3600 * 24 * 8),
+                        "comparison": rule.comparison,
+                        "threshold": rule.threshold,
+                        "free_flow": DEFAULT_FREE_FLOW_KMH,
+                        "duration": rule.duration_s,
+                    },
+                )
+                rows = cursor.fetchall()
+            needed = max(1, math.floor(rule.duration_s / 60 * 0.8))  # 80 % of the window's minutes reported
+            for sensor_id, buckets, mean, holds, free_flow in rows:
+                if holds and buckets >= needed:
+                    if rule.comparison == Comparison.BELOW_FREE_FLOW:
+                        what = f"{mean:.0f} km/h, below {rule.threshold:.0%} of free flow ({free_flow:.0f} km/h)"
+                    else:
+                        what = f"{mean:.1f}, {rule.comparison} {rule.threshold:g}"
+                    alert = _open(
+                        kind=AlertKind.THRESHOLD,
+                        rule=rule,
+                        sensor_id=sensor_id,
+                        prop=rule.property,
+                        value=mean,
+                        message=f"{rule.name}: {what} for {rule.duration_s // 60} min",
+                        now=now,
+                    )
+                    if alert:
+                        changed.append(alert)
+                elif not holds:
+                    changed += _resolve(
+                        Alert.objects.filter(sensor_id=sensor_id, rule=rule, kind=AlertKind.THRESHOLD), now
+                    )
+        for prop in HEADLINE.values():
+            with connection.cursor() as cursor:
+                cursor.execute(_ANOMALY_SQL, {"property": prop, "ids": ids, "days": ANOMALY_DAYS})
+                rows = cursor.fetchall()
+            for sensor_id, mean, mu, sigma, days in rows:
+                if days < ANOMALY_MIN_DAYS or not sigma:
+                    continue
+                z = (mean - mu) / sigma
+                open_anomalies = Alert.objects.filter(sensor_id=sensor_id, property=prop, kind=AlertKind.ANOMALY)
+                if abs(z) >= ANOMALY_Z:
+                    alert = _open(
+                        kind=AlertKind.ANOMALY,
+                        rule=None,
+                        sensor_id=sensor_id,
+                        prop=prop,
+                        value=mean,
+                        message=f"{prop} {mean:.1f} is unusual for this hour (z = {z:+.1f} against {days} days)",
+                        now=now,
+                    )
+                    if alert:
+                        changed.append(alert)
+                else:
+                    changed += _resolve(open_anomalies, now)
+        if changed:
+            items = [
+                alert_item(Alert.objects.select_related("sensor", "acknowledged_by").get(pk=a.pk)) for a in changed
+            ]
+            transaction.on_commit(lambda: publish(ALERTS_GROUP, "alerts", items))
+    return changed
+
+
+@transaction.atomic
+def acknowledge_alert(*, alert: Alert, user: Any, note: str = "") -> Alert:
+    """An operator takes responsibility for an alert; recorded in its audit trail."""
+    if alert.acknowledged_at is None:
+        alert.acknowledged_by, alert.acknowledged_at = user, timezone.now()
+        alert.save(update_fields=["acknowledged_by", "acknowledged_at"])
+    AlertEvent.objects.create(alert=alert, at=timezone.now(), action="acknowledged", user=user, note=note[:2000])
+    item = alert_item(Alert.objects.select_related("sensor", "acknowledged_by").get(pk=alert.pk))
+    transaction.on_commit(lambda: publish(ALERTS_GROUP, "alerts", [item]))
+    return alert
