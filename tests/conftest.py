@@ -92,7 +92,7 @@ def server_url(django_db_setup, django_db_blocker) -> Iterator[str]:  # noqa: AN
     from django.db import connection
 
     name = connection.settings_dict["NAME"]
-    url = os.environ.get("DATABASE_URL", "postgis://citytwin@127.0.0.1:54329/citytwin").rsplit("/", 1)[0] + "/" + name
+    url = database_url_for_tests()
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "city.settings.test", "CITYTWIN_DB_POOL": "1"}
     log = open(ROOT / "var" / "test-server.log", "w")  # noqa: SIM115 - closed below
@@ -126,3 +126,82 @@ def server_url(django_db_setup, django_db_blocker) -> Iterator[str]:  # noqa: AN
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
             [name],
         )
+
+
+def database_url_for_tests() -> str:
+    from django.db import connection
+
+    base = os.environ.get("DATABASE_URL", "postgis://citytwin@127.0.0.1:54329/citytwin").rsplit("/", 1)[0]
+    return f"{base}/{connection.settings_dict['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def live_sensors(django_db_setup, django_db_blocker) -> Iterator[dict[str, object]]:  # noqa: ANN001
+    """Committed sensors (visible to subprocesses: the ingest worker and the server), one per kind, on
+    real streets and buildings of the demo city."""
+    from django.contrib.gis.geos import Point
+
+    from apps.buildings.models import Building
+    from apps.roads.models import RoadSegment
+    from apps.sensors.models import Sensor
+
+    with django_db_blocker.unblock():
+        segment = RoadSegment.objects.filter(source="osm", highway="primary").order_by("id").first()
+        building = Building.objects.filter(source="osm").order_by("id").first()
+        made = {
+            "traffic": Sensor.objects.create(
+                code="live-traffic-1",
+                kind="traffic",
+                geom=segment.geom.interpolate_normalized(0.5),
+                road_segment=segment,
+                source="test",
+                source_id="live-traffic-1",
+            ),
+            "air_quality": Sensor.objects.create(
+                code="live-aq-1",
+                kind="air_quality",
+                geom=Point(24.9445, 60.1690, srid=4326),
+                source="test",
+                source_id="live-aq-1",
+            ),
+            "energy": Sensor.objects.create(
+                code="live-energy-1",
+                kind="energy",
+                geom=building.geom.point_on_surface,
+                building=building,
+                source="test",
+                source_id="live-energy-1",
+            ),
+        }
+    yield made
+
+
+@pytest.fixture(scope="session")
+def ingest_worker(live_sensors, django_db_blocker) -> Iterator[subprocess.Popen]:  # noqa: ANN001
+    """The real MQTT ingest worker (manage.py run_ingest) on the test database and the embedded broker,
+    with its own client id so that it never takes over a developer's running worker."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url_for_tests(),
+        "DJANGO_SETTINGS_MODULE": "city.settings.test",
+        "CITYTWIN_DB_POOL": "1",
+    }
+    client_id = f"citytwin-ingest-test-{os.getpid()}"
+    log = open(ROOT / "var" / "test-ingest.log", "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "run_ingest", "--client-id", client_id, "--flush-interval", "0.05"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 30
+    while "connected to MQTT" not in (ROOT / "var" / "test-ingest.log").read_text():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"the ingest worker did not start; see {ROOT / 'var' / 'test-ingest.log'}")
+        time.sleep(0.2)
+    yield proc
+    proc.terminate()
+    proc.wait(timeout=20)
+    log.close()

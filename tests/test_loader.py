@@ -114,9 +114,9 @@ def test_sensor_csv_rejects_the_bad_row_and_links_sensors_to_the_city(samples: P
     assert (bad.row, bad.feature_id, bad.field) == (7, "hel-air-003", "lat")
     assert "not a number: 'abc'" in bad.reason
     # Traffic sensors are attached to the nearest road segment of the demo city, meters to a building.
-    traffic = Sensor.objects.filter(kind="traffic")
+    traffic = Sensor.objects.filter(kind="traffic", source="sensors")
     assert traffic.count() == 2 and all(s.road_segment_id for s in traffic)
-    assert all(s.building_id for s in Sensor.objects.filter(kind="energy"))
+    assert all(s.building_id for s in Sensor.objects.filter(kind="energy", source="sensors"))
 
 
 def test_wkt_csv_needs_srid_and_reports_the_malformed_row(samples: Path) -> None:

@@ -42,6 +42,9 @@ class CityConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated or reads_as_public(user):
+            # Accept, then close with a code the page can act on (sign in again); a handshake refusal
+            # (403) is kept for foreign origins.
+            await self.accept()
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.user = user

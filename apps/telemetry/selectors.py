@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +14,11 @@ from .catalog import properties_of
 from .models import RESOLUTION_SECONDS, Alert
 
 MAX_POINTS = 20_000
+
+
+def _json(value: Any) -> Any:
+    """jsonb from a raw cursor: Django's psycopg setup hands it over as text."""
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def latest_items(
@@ -37,7 +43,7 @@ def latest_items(
             [ids],
         )
         return [
-            {"sensor": code, "kind": kind, "lon": lon, "lat": lat, "time": time.isoformat(), "values": values}
+            {"sensor": code, "kind": kind, "lon": lon, "lat": lat, "time": time.isoformat(), "values": _json(values)}
             for code, kind, lon, lat, time, values in cursor.fetchall()
         ]
 
@@ -77,7 +83,7 @@ def series(sensor: Sensor, *, start: datetime, end: datetime, resolution: str) -
                 [sensor.pk, start, end, MAX_POINTS + 1],
             )
             rows = cursor.fetchall()
-            points = [{"time": t.isoformat(), "values": v} for t, v in rows[:MAX_POINTS]]
+            points = [{"time": t.isoformat(), "values": _json(v)} for t, v in rows[:MAX_POINTS]]
         else:
             cursor.execute(
                 "SELECT bucket, property, n, total, minimum, maximum FROM telemetry_rollup "

@@ -120,7 +120,17 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+
+
+def _plotly_dist() -> Path:
+    import plotly
+
+    return Path(plotly.__file__).parent / "package_data"
+
+
+# plotly.min.js comes from the pinned plotly wheel (the same build Dash uses), served as
+# /static/vendor/plotly/plotly.min.js: no copy in git, no CDN.
+STATICFILES_DIRS = [BASE_DIR / "static", ("vendor/plotly", _plotly_dist())]
 MEDIA_ROOT = Path(env_str("CITYTWIN_MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 WHITENOISE_USE_FINDERS = True
 
