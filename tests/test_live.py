@@ -205,3 +205,32 @@ def test_topic_permissions(server_url, sessions) -> None:  # noqa: ANN001
     assert replies["a"]["code"] == "forbidden"
     assert replies["b"]["code"] == "unknown_topic"
     assert replies["c"]["code"] == "invalid"
+
+
+def test_the_worker_survives_bad_messages_and_keeps_storing(ingest_worker, live_sensors) -> None:  # noqa: ANN001
+    from apps.telemetry.models import QuarantinedReading
+
+    code = live_sensors["traffic"].code
+    broker = urlparse(settings.MQTT_URL)
+    topic = f"citytwin/v1/sensors/{code}/readings"
+    base = ["mosquitto_pub", "-h", broker.hostname, "-p", str(broker.port), "-q", "1", "-t", topic]
+    subprocess.run([*base, "-m", '{"time": "2026-11-23T08:00:00Z", "values": {'], check=True, timeout=10)
+    subprocess.run([*base, "-m", "[1, 2, 3]"], check=True, timeout=10)
+    # 1 MB: the broker refuses packets over 64 KB and drops the publisher's connection.
+    big = subprocess.run([*base, "-s"], input=b"x" * (1024 * 1024), timeout=10, capture_output=True)
+    when = datetime.now(UTC).isoformat()
+    publish(code, {"time": when, "values": {"vehicle_count": 9}})
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM telemetry_reading WHERE sensor_id = %s AND time = %s", [live_sensors["traffic"].pk, when])
+            if cursor.fetchone()[0] == 1:
+                break
+        time.sleep(0.1)
+    else:
+        raise AssertionError("the valid reading after the bad ones was not stored")
+    assert ingest_worker.poll() is None  # still running
+    reasons = set(QuarantinedReading.objects.filter(sensor_code=code).values_list("reason", flat=True))
+    assert "malformed" in reasons
+    assert big.returncode != 0  # refused by the broker (max_packet_size): it never reached the database

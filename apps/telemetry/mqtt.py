@@ -18,10 +18,11 @@ from urllib.parse import urlparse
 
 import paho.mqtt.client as mqtt
 from django.db import close_old_connections, connection
-from django.db.utils import DatabaseError, InterfaceError, OperationalError
+from django.db.utils import InterfaceError, OperationalError
 from django.utils import timezone
 
-from .ingest import IncomingReading, ensure_partitions
+from .ingest import IncomingReading, IngestResult, ensure_partitions
+from .models import QuarantinedReading, QuarantineReason
 from .services import ingest_readings
 
 log = logging.getLogger(__name__)
@@ -98,7 +99,7 @@ class IngestWorker:
             try:
                 result = ingest_readings(batch, now=now)
                 break
-            except (OperationalError, InterfaceError, DatabaseError) as exc:
+            except (OperationalError, InterfaceError) as exc:
                 # The database is down or restarting: keep the batch, unacknowledged, and try again.
                 self.stats.retries += 1
                 log.warning("database unavailable (%s); retrying in %.1f s", str(exc).strip().splitlines()[0], delay)
@@ -106,6 +107,12 @@ class IngestWorker:
                 connection.close()
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
+            except Exception:
+                # A bug, not an outage: retrying the same batch would fail forever. Store what can be
+                # stored one by one and quarantine the rest, so one bad message never blocks the stream.
+                log.exception("batch of %d failed; storing its messages one by one", len(batch))
+                result = self._store_one_by_one(batch)
+                break
         else:
             return  # stopping: nothing acknowledged, the broker redelivers
         for m in messages:  # only now, after the commit
@@ -114,6 +121,24 @@ class IngestWorker:
         self.stats.received += len(messages)
         self.stats.stored += len(result.stored)
         self.stats.rejected += len(result.rejected)
+
+    def _store_one_by_one(self, batch: list[IncomingReading]) -> IngestResult:
+        total = IngestResult(received=len(batch))
+        for message in batch:
+            try:
+                one = ingest_readings([message], now=message.received_at)
+                total.stored += one.stored
+                total.rejected += one.rejected
+            except (OperationalError, InterfaceError):
+                raise
+            except Exception as exc:  # noqa: BLE001 - recorded, then acknowledged
+                log.exception("message from %s could not be stored", message.sensor_code)
+                QuarantinedReading.objects.create(
+                    received_at=message.received_at, source=message.source, sensor_code=(message.sensor_code or "")[:64],
+                    reason=QuarantineReason.MALFORMED, detail=f"could not be processed: {type(exc).__name__}",
+                    payload=bytes(message.payload)[:4096].decode("utf-8", errors="replace") if isinstance(message.payload, bytes) else "",
+                )
+        return total
 
     def run(self, *, max_seconds: float | None = None) -> WorkerStats:
         ensure_partitions()
@@ -128,7 +153,14 @@ class IngestWorker:
                     time.sleep(self.flush_interval)
                 messages = self._take()
                 if messages:
-                    self._store(messages)
+                    try:
+                        self._store(messages)
+                    except (OperationalError, InterfaceError):
+                        # The database went away in the middle of the one-by-one fallback: put the batch
+                        # back (unacknowledged) and go round again.
+                        self.queue.extendleft(reversed(messages))
+                        connection.close()
+                        time.sleep(1)
                 if time.monotonic() - last_report > 30:
                     last_report = time.monotonic()
                     log.info("ingest: %s", self.stats)
