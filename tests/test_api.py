@@ -126,6 +126,11 @@ def test_list_queries_are_pinned(api, django_assert_num_queries) -> None:  # noq
         api.get("/api/utility-assets/?limit=5000")
 
 
+def test_clients_may_ask_for_geojson_explicitly(api) -> None:  # noqa: ANN001
+    response = api.get("/api/districts/", HTTP_ACCEPT="application/geo+json")
+    assert response.status_code == 200 and response["Content-Type"] == "application/geo+json"
+
+
 def test_detail(api) -> None:  # noqa: ANN001
     segment = RoadSegment.objects.exclude(name="").first()
     data = api.get(f"/api/road-segments/{segment.pk}/").json()

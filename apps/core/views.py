@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from django.http import HttpResponse
 from rest_framework import viewsets
+from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.request import Request
 
 from .geojson import render_feature_collection
@@ -15,11 +16,19 @@ from .pagination import FeaturePagination
 GEOJSON = "application/geo+json"
 
 
+class GeoJSONRenderer(JSONRenderer):
+    """Lets clients ask for application/geo+json (RFC 7946) explicitly."""
+
+    media_type = GEOJSON
+    format = "geojson"
+
+
 class GeoFeatureViewSet(viewsets.ReadOnlyModelViewSet):
     """A read-only layer. Subclasses set queryset, serializer_class, filterset_class and geojson_fields."""
 
     geojson_fields: ClassVar[tuple[str, ...]] = ()
     pagination_class = FeaturePagination
+    renderer_classes = [JSONRenderer, GeoJSONRenderer, BrowsableAPIRenderer]
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
         queryset = self.filter_queryset(self.get_queryset())

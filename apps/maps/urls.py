@@ -6,4 +6,5 @@ app_name = "maps"
 urlpatterns = [
     path("", views.home, name="home"),
     path("map/", views.city_map, name="map"),
+    path("live/", views.live_map, name="live"),
 ]
