@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "apps.sensors",
     "apps.telemetry",
     "apps.streaming",
+    "apps.simulation",
     "apps.imports",
     "apps.tiles",
     "apps.maps",

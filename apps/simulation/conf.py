@@ -1,0 +1,26 @@
+"""Simulation settings with defaults (override in Django settings or the environment)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from django.conf import settings
+
+
+def _setting(name: str, default: str) -> str:
+    if hasattr(settings, name):
+        return str(getattr(settings, name))
+    return os.environ.get(name) or default
+
+
+def cache_root() -> Path:
+    """Where built SUMO networks live, one folder per hash of the stored road graph. Rebuilding is cheap
+    (seconds) but not free, and the demo feed and the sensor command both need the same network."""
+    return Path(_setting("CITYTWIN_SUMO_CACHE", str(Path(settings.BASE_DIR) / "var" / "sumo")))
+
+
+def local_timezone() -> str:
+    """The city's time zone: demand, load profiles and the weather follow local time of day, while
+    readings are stamped in UTC. The demo city is Helsinki."""
+    return _setting("CITYTWIN_LOCAL_TIMEZONE", "Europe/Helsinki")
