@@ -188,7 +188,8 @@ CACHES = {
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL]},
+        # Separate deployments (or test sessions, benchmarks) sharing one Redis must not hear each other.
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": env_str("CITYTWIN_CHANNEL_PREFIX", "citytwin")},
     }
 }
 CITYTWIN_WS_ALLOWED_ORIGINS = env_list("CITYTWIN_WS_ALLOWED_ORIGINS", [])
