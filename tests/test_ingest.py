@@ -52,7 +52,7 @@ def test_bad_inputs_are_quarantined_with_reasons_and_good_ones_around_them_store
         mqtt("aq-1", None, raw=b'{"time": "2026-11-23T07:57:00Z", "values": {"pm2_5": NaN}}'),  # 3 NaN
         mqtt("aq-1", reading(3, pm2_5=5000.0)),  # 4 out of range
         mqtt("aq-1", {"time": (NOW + timedelta(hours=2)).isoformat(), "values": {"pm2_5": 3.0}}),  # 5 future
-        mqtt("aq-1", reading(5, pm2_5=10.0, no2=20.0)),  # 6 duplicate of 0
+        mqtt("aq-1", reading(5, pm2_5=10.0, no2=20.0)),  # 6 the same as 0: a redelivery, stored once, no error
         mqtt("aq-1", None, raw=b"x" * (1024 * 1024)),  # 7 1 MB payload
         mqtt("aq-1", reading(2, pm2_5="high")),  # 8 wrong type
         mqtt("aq-1", reading(2, speed=3.0)),  # 9 unknown property
@@ -65,6 +65,7 @@ def test_bad_inputs_are_quarantined_with_reasons_and_good_ones_around_them_store
         mqtt("aq-1", "just a string"),  # 16 not an object
         mqtt("aq-1", reading(0.5, temperature_c=45.0)),  # 17 ok on its own ...
         mqtt("aq-1", reading(0.4, temperature_c=-20.0)),  # 18 ... but 65 degrees in 6 s is impossible
+        mqtt("aq-1", reading(5, pm2_5=99.0)),  # 19 same sensor and time as 0, other values: a conflict
     ]
     result = ingest(batch, now=NOW)
 
@@ -75,7 +76,6 @@ def test_bad_inputs_are_quarantined_with_reasons_and_good_ones_around_them_store
         3: "not_finite",
         4: "out_of_range",
         5: "future_time",
-        6: "duplicate",
         7: "too_large",
         8: "wrong_type",
         9: "unknown_property",
@@ -84,14 +84,16 @@ def test_bad_inputs_are_quarantined_with_reasons_and_good_ones_around_them_store
         15: "no_values",
         16: "malformed",
         18: "rate_of_change",
+        19: "duplicate",
     }
+    assert result.redelivered == 1  # message 6
     assert sorted((r.code, r.time) for r in result.stored) == sorted(
         [("aq-1", NOW - timedelta(minutes=m)) for m in (5, 1, 0.5)]
         + [("t-1", NOW - timedelta(minutes=1)), ("e-1", NOW - timedelta(minutes=1))]
     )
     assert stored_count() == 5
     quarantined = QuarantinedReading.objects.order_by("id")
-    assert quarantined.count() == 14
+    assert quarantined.count() == 14  # 20 messages: 5 stored, 1 redelivery, 14 refused
     big = quarantined.get(reason="too_large")
     assert len(big.payload) == 4096 and "1048576 bytes" in big.detail
     assert "pm2_5 = 5000 µg/m³ is outside 0..1000" in quarantined.get(reason="out_of_range").detail
@@ -102,7 +104,9 @@ def test_a_reading_delivered_twice_is_stored_once(sensors) -> None:  # noqa: ANN
     again = ingest([mqtt("t-1", reading(1, vehicle_count=5))], now=NOW)
 
     assert len(first.stored) == 1 and not again.stored
-    assert again.rejected[0].reason == "duplicate"
+    assert again.redelivered == 1 and not again.rejected  # a retry is not a data problem
+    conflicting = ingest([mqtt("t-1", reading(1, vehicle_count=6))], now=NOW)
+    assert conflicting.rejected[0].reason == "duplicate" and "other values" in conflicting.rejected[0].detail
     assert stored_count() == 1
     # The rollup counted it once.
     assert Rollup.objects.get(resolution="1m", sensor=sensors["t-1"], property="vehicle_count").n == 1
@@ -162,7 +166,7 @@ def test_http_ingest(api, api_as, sensors) -> None:  # noqa: ANN001
     response = api_as(service).post("/api/ingest/readings/", body, format="json")
     assert response.status_code == 200
     data = response.json()
-    assert (data["received"], data["stored"]) == (3, 2)
+    assert (data["received"], data["stored"], data["redelivered"]) == (3, 2, 0)
     assert data["rejected"] == [
         {"index": 1, "sensor": "aq-1", "reason": "out_of_range", "detail": "pm2_5 = -4 µg/m³ is outside 0..1000"}
     ]

@@ -64,6 +64,8 @@ class IngestResult:
     received: int
     stored: list[StoredReading] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
+    # Already stored with the same values: a redelivery (broker or device retry), not a data problem.
+    redelivered: int = 0
 
 
 @dataclass
@@ -257,6 +259,18 @@ def _write(candidates: Sequence[_Candidate]) -> set[tuple[int, datetime]]:
         return {(s, t) for s, t in cursor.fetchall()}
 
 
+def _stored_values(candidates: Sequence[_Candidate]) -> dict[tuple[int, datetime], dict[str, float]]:
+    if not candidates:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT r.sensor_id, r.time, r.values FROM telemetry_reading r "
+            "JOIN unnest(%s::bigint[], %s::timestamptz[]) AS k(sensor_id, time) USING (sensor_id, time)",
+            [[c.sensor["id"] for c in candidates], [c.time for c in candidates]],
+        )
+        return {(s, t): (json.loads(v) if isinstance(v, str) else v) for s, t, v in cursor.fetchall()}
+
+
 def ingest(batch: Sequence[IncomingReading], *, now: datetime | None = None) -> IngestResult:
     """Check and store a batch. Never raises for bad readings; raises for database failures (the caller
     retries the whole batch, which is safe: the insert is idempotent)."""
@@ -270,7 +284,7 @@ def ingest(batch: Sequence[IncomingReading], *, now: datetime | None = None) -> 
             result.rejected.append(Rejection(index, message.sensor_code or "", rej.reason, rej.detail))
     sensors = _sensors_by_code((m.sensor_code or str(body.get("sensor") or "")) for _, m, body in parsed)
     candidates: list[_Candidate] = []
-    seen: dict[tuple[int, datetime], int] = {}
+    seen: dict[tuple[int, datetime], tuple[int, dict[str, float]]] = {}
     for index, message, body in parsed:
         code = message.sensor_code or str(body.get("sensor") or "")
         try:
@@ -290,10 +304,16 @@ def ingest(batch: Sequence[IncomingReading], *, now: datetime | None = None) -> 
                 raise _Reject(QuarantineReason.WRONG_TYPE, f"'seq' = {str(seq)[:20]!r} is not an integer", when)
             key = (sensor["id"], when)
             if key in seen:
+                first, first_values = seen[key]
+                if first_values == values:
+                    result.redelivered += 1  # the same reading twice in one batch: store it once
+                    continue
                 raise _Reject(
-                    QuarantineReason.DUPLICATE, f"same sensor and time as message {seen[key]} of this batch", when
+                    QuarantineReason.DUPLICATE,
+                    f"same sensor and time as message {first} of this batch, other values",
+                    when,
                 )
-            seen[key] = index
+            seen[key] = (index, values)
             candidates.append(
                 _Candidate(index, sensor, when, seq, values, message.received_at, _payload_text(message.payload))
             )
@@ -304,17 +324,21 @@ def ingest(batch: Sequence[IncomingReading], *, now: datetime | None = None) -> 
         result.rejected += _check_rates(candidates, _latest(c.sensor["id"] for c in candidates))
         valid = [c for c in candidates if c.values]
         inserted = _write(valid) if valid else set()
+        already = _stored_values([c for c in valid if (c.sensor["id"], c.time) not in inserted])
         for c in valid:
-            if (c.sensor["id"], c.time) in inserted:
+            key = (c.sensor["id"], c.time)
+            if key in inserted:
                 s = c.sensor
                 result.stored.append(StoredReading(s["id"], s["code"], s["kind"], s["lon"], s["lat"], c.time, c.values))
+            elif already.get(key) == c.values:
+                result.redelivered += 1  # a retry of what is stored: not a data problem, not quarantined
             else:
                 result.rejected.append(
                     Rejection(
                         c.index,
                         c.sensor["code"],
                         QuarantineReason.DUPLICATE,
-                        "already stored (same sensor and time)",
+                        f"already stored for this sensor and time with other values: {already.get(key)}",
                         c.time,
                     )
                 )

@@ -21,9 +21,9 @@ from django.db import close_old_connections, connection
 from django.db.utils import InterfaceError, OperationalError
 from django.utils import timezone
 
-from .ingest import IncomingReading, IngestResult, ensure_partitions
+from .ingest import IncomingReading, IngestResult, ensure_partitions, ingest
 from .models import QuarantinedReading, QuarantineReason
-from .services import ingest_readings
+from .services import after_ingest
 
 log = logging.getLogger(__name__)
 TOPIC = "citytwin/v1/sensors/+/readings"
@@ -97,7 +97,7 @@ class IngestWorker:
         delay = 0.2
         while not self.stop_event.is_set():
             try:
-                result = ingest_readings(batch, now=now)
+                result = ingest(batch, now=now)  # committed when it returns
                 break
             except (OperationalError, InterfaceError) as exc:
                 # The database is down or restarting: keep the batch, unacknowledged, and try again.
@@ -115,8 +115,9 @@ class IngestWorker:
                 break
         else:
             return  # stopping: nothing acknowledged, the broker redelivers
-        for m in messages:  # only now, after the commit
+        for m in messages:  # only now, after the commit, and before anything slower
             self.client.ack(m.mid, m.qos)
+        after_ingest(result)
         self.stats.batches += 1
         self.stats.received += len(messages)
         self.stats.stored += len(result.stored)
@@ -126,7 +127,7 @@ class IngestWorker:
         total = IngestResult(received=len(batch))
         for message in batch:
             try:
-                one = ingest_readings([message], now=message.received_at)
+                one = ingest([message], now=message.received_at)
                 total.stored += one.stored
                 total.rejected += one.rejected
             except (OperationalError, InterfaceError):
@@ -134,9 +135,14 @@ class IngestWorker:
             except Exception as exc:  # noqa: BLE001 - recorded, then acknowledged
                 log.exception("message from %s could not be stored", message.sensor_code)
                 QuarantinedReading.objects.create(
-                    received_at=message.received_at, source=message.source, sensor_code=(message.sensor_code or "")[:64],
-                    reason=QuarantineReason.MALFORMED, detail=f"could not be processed: {type(exc).__name__}",
-                    payload=bytes(message.payload)[:4096].decode("utf-8", errors="replace") if isinstance(message.payload, bytes) else "",
+                    received_at=message.received_at,
+                    source=message.source,
+                    sensor_code=(message.sensor_code or "")[:64],
+                    reason=QuarantineReason.MALFORMED,
+                    detail=f"could not be processed: {type(exc).__name__}",
+                    payload=bytes(message.payload)[:4096].decode("utf-8", errors="replace")
+                    if isinstance(message.payload, bytes)
+                    else "",
                 )
         return total
 

@@ -41,9 +41,15 @@ def reading_item(r: StoredReading) -> dict[str, Any]:
 def ingest_readings(
     batch: Sequence[IncomingReading], *, now: datetime | None = None, evaluate: bool = True
 ) -> IngestResult:
-    """Store a batch (ingest() commits), then stream what was stored and evaluate alerts for its sensors.
-    Streaming is best-effort: a failure there never loses a stored reading."""
+    """Store a batch (ingest() commits), then stream what was stored and evaluate alerts for its sensors."""
     result = ingest(batch, now=now)
+    after_ingest(result, evaluate=evaluate)
+    return result
+
+
+def after_ingest(result: IngestResult, *, evaluate: bool = True) -> None:
+    """What follows a committed batch: stream the newest reading per sensor, evaluate alerts. Best-effort:
+    a failure here never loses a stored reading (browsers resync; alerts are evaluated on the next batch)."""
     if result.stored:
         # Only the newest reading per sensor matters to a live map.
         newest: dict[str, StoredReading] = {}
@@ -59,7 +65,6 @@ def ingest_readings(
                 evaluate_alerts(sensor_ids={r.sensor_id for r in result.stored})
             except Exception:  # noqa: BLE001 - alerting must not stop ingest
                 log.exception("alert evaluation failed")
-    return result
 
 
 # --- alerts -------------------------------------------------------------------------------------------

@@ -50,6 +50,7 @@ class ReadingInSerializer(serializers.Serializer):
 class IngestResultSerializer(serializers.Serializer):
     received = serializers.IntegerField()
     stored = serializers.IntegerField()
+    redelivered = serializers.IntegerField(help_text="Already stored with the same values (a retry); not an error.")
     rejected = serializers.ListField(child=serializers.DictField())
 
 
@@ -94,6 +95,7 @@ class IngestReadingsView(APIView):
             {
                 "received": result.received,
                 "stored": len(result.stored),
+                "redelivered": result.redelivered,
                 "rejected": [
                     {"index": r.index, "sensor": r.sensor_code, "reason": r.reason, "detail": r.detail}
                     for r in result.rejected

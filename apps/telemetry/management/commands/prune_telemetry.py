@@ -20,4 +20,6 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         made = ensure_partitions()
         dropped = prune_raw_readings(older_than=timedelta(days=options["days"]))
-        self.stdout.write(f"partitions created: {made}; monthly partitions dropped: {dropped} (older than {options['days']} days)")
+        self.stdout.write(
+            f"partitions created: {made}; monthly partitions dropped: {dropped} (older than {options['days']} days)"
+        )

@@ -1,0 +1,570 @@
+"""Real servers for fault tests, private to one test module: a PostgreSQL+PostGIS cluster, a Mosquitto
+broker and a Redis, each on its own port under its own temporary directory, plus the MQTT ingest worker
+(manage.py run_ingest) as a subprocess and a publisher that behaves like a device with a local buffer.
+Every one of them can be killed for real and started again; nothing here touches the shared dev stack
+(bin/stack) or the test database of the other tests."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+TOPIC = "citytwin/v1/sensors/{code}/readings"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(predicate: Callable[[], bool], *, timeout: float, what: str, interval: float = 0.05) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(interval)
+
+
+def port_open(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+        return True
+    return False
+
+
+def tail(path: Path, lines: int = 40, *, skip: str = "Saving in-memory database") -> str:
+    """The last lines of a log, without the broker's line per autosave (one per message here)."""
+    try:
+        kept = [line for line in path.read_text(errors="replace").splitlines() if skip not in line]
+    except OSError:
+        return f"({path} is missing)"
+    return "\n".join(kept[-lines:])
+
+
+def make_run_dir() -> Path:
+    """A directory under /tmp that the postgres and mosquitto users can traverse (/root is 0700, and
+    pytest's tmp_path lives under a 0700 directory too)."""
+    path = Path(tempfile.mkdtemp(prefix="citytwin-faults-", dir="/tmp"))
+    path.chmod(0o755)
+    return path
+
+
+def _owned_dir(path: Path, user: str) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    shutil.chown(path, user, user)
+    path.chmod(0o700)
+    return path
+
+
+class Postgres:
+    """A private cluster: initdb as the postgres user, its own port and socket dir, PostGIS enabled."""
+
+    def __init__(self, run_dir: Path, *, database: str = "citytwin") -> None:
+        self.dir = _owned_dir(run_dir / "pg", "postgres")
+        self.data = self.dir / "data"
+        self.log = self.dir / "postgres.log"
+        self.port = free_port()
+        self.database = database
+
+    @property
+    def url(self) -> str:
+        return f"postgis://postgres@127.0.0.1:{self.port}/{self.database}"
+
+    def _pg_ctl(self, *args: str, timeout: float = 60) -> None:
+        subprocess.run(
+            ["runuser", "-u", "postgres", "--", str(PG_BIN / "pg_ctl"), "-D", str(self.data), *args],
+            check=True,
+            timeout=timeout,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+
+    def init(self) -> None:
+        subprocess.run(
+            [
+                "runuser",
+                "-u",
+                "postgres",
+                "--",
+                str(PG_BIN / "initdb"),
+                "-D",
+                str(self.data),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+                "--no-sync",
+            ],
+            check=True,
+            timeout=60,
+            stdout=subprocess.DEVNULL,
+        )
+        # fsync=off is safe against what these tests do (a process crash, not an OS crash): the WAL of
+        # every commit is written to the kernel before the commit returns. synchronous_commit stays on:
+        # with it off, `pg_ctl stop -m immediate` would lose commits the worker had acknowledged.
+        with (self.data / "postgresql.conf").open("a") as conf:
+            conf.write(
+                f"listen_addresses = '127.0.0.1'\nport = {self.port}\nunix_socket_directories = '{self.dir}'\n"
+                "fsync = off\nfull_page_writes = off\nmax_connections = 50\nshared_buffers = 64MB\n"
+            )
+        self.start()
+        self.sql("postgres", f"CREATE DATABASE {self.database}")
+        self.sql(self.database, "CREATE EXTENSION postgis")
+
+    def start(self) -> None:
+        self._pg_ctl("-l", str(self.log), "-w", "-t", "60", "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        self._pg_ctl("-m", mode, "-w", "-t", "60", "stop")
+
+    def running(self) -> bool:
+        return (
+            subprocess.run(
+                ["runuser", "-u", "postgres", "--", str(PG_BIN / "pg_ctl"), "-D", str(self.data), "status"],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                timeout=10,
+            ).returncode
+            == 0
+        )
+
+    def connect(self, database: str | None = None) -> psycopg.Connection:
+        return psycopg.connect(
+            host="127.0.0.1", port=self.port, user="postgres", dbname=database or self.database, autocommit=True
+        )
+
+    def sql(self, database: str, statement: str) -> None:
+        with self.connect(database) as conn:
+            conn.execute(statement)
+
+    def destroy(self) -> None:
+        for mode in ("fast", "immediate"):
+            if not self.running():
+                break
+            with contextlib.suppress(subprocess.SubprocessError, OSError):
+                self.stop(mode)
+        pid_file = self.data / "postmaster.pid"
+        if pid_file.exists():  # the postmaster did not go: kill it
+            with contextlib.suppress(ValueError, OSError):
+                os.kill(int(pid_file.read_text().split()[0]), signal.SIGKILL)
+
+
+class Mosquitto:
+    """The broker as configured in docker/mosquitto/dev.conf (persistence, autosave after every change),
+    run in the foreground so that kill() is a real SIGKILL of the broker process."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.dir = _owned_dir(run_dir / "mosquitto", "mosquitto")  # it drops to the mosquitto user
+        self.port = free_port()
+        self.conf = run_dir / "mosquitto.conf"
+        self.log = run_dir / "mosquitto.log"
+        self.proc: subprocess.Popen | None = None
+        self.starts = 0
+        self.conf.write_text(
+            f"listener {self.port} 127.0.0.1\n"
+            "allow_anonymous true\n"
+            "persistence true\n"
+            f"persistence_location {self.dir}/\n"
+            "autosave_interval 1\n"
+            "autosave_on_changes true\n"
+            "max_queued_messages 100000\n"
+            "max_inflight_messages 2000\n"
+            "max_packet_size 65536\n"
+            "log_dest stderr\n"
+            "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n"
+            "connection_messages true\n"
+            "log_timestamp_format %H:%M:%S\n"
+        )
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    @property
+    def db_file(self) -> Path:
+        return self.dir / "mosquitto.db"
+
+    def start(self) -> None:
+        self.starts += 1
+        with self.log.open("a") as log:
+            log.write(f"===== start {self.starts} =====\n")
+            log.flush()
+            self.proc = subprocess.Popen(
+                ["mosquitto", "-c", str(self.conf)], stdout=log, stderr=subprocess.STDOUT, cwd=self.dir
+            )
+        wait_for(lambda: port_open(self.port) or self.proc.poll() is not None, timeout=15, what="mosquitto")
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"mosquitto exited with {self.proc.returncode}:\n{tail(self.log)}")
+
+    def kill(self) -> None:
+        """kill -9: no chance to write its persistence file on the way out."""
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+
+    def destroy(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+    def forget_session(self, client_id: str) -> None:
+        """Drop a persistent session (connect with clean_session=True), so that the broker stops queueing
+        messages for a worker that is gone."""
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
+        with contextlib.suppress(OSError):
+            client.connect("127.0.0.1", self.port, keepalive=10)
+            client.loop_start()
+            with contextlib.suppress(TimeoutError):
+                wait_for(client.is_connected, timeout=5, what="a clean-session connect")
+            client.disconnect()
+            client.loop_stop()
+
+
+class Redis:
+    """A throwaway Redis: the worker streams every stored batch over Redis pub/sub (channels-redis), which
+    no key prefix isolates, so the dev stack's Redis would show these readings to developers' browsers."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.port = free_port()
+        self.dir = run_dir
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no"],
+            cwd=self.dir,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for(lambda: port_open(self.port), timeout=10, what="redis")
+
+    def destroy(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+
+def manage(args: Sequence[str], env: dict[str, str], *, timeout: float = 120) -> str:
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+@dataclass
+class Stack:
+    run_dir: Path
+    pg: Postgres
+    broker: Mosquitto
+    redis: Redis
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return {
+            **os.environ,
+            "DATABASE_URL": self.pg.url,
+            "REDIS_URL": self.redis.url,
+            "MQTT_URL": self.broker.url,
+            "DJANGO_SETTINGS_MODULE": "city.settings.test",
+            "CITYTWIN_CACHE_PREFIX": f"faults-{self.pg.port}",
+            "PYTHONUNBUFFERED": "1",
+            **extra,
+        }
+
+
+@contextlib.contextmanager
+def private_stack() -> Iterator[Stack]:
+    """Start PostgreSQL (migrated), Mosquitto and Redis; stop and remove all of them afterwards, also when
+    starting one of them failed."""
+    run_dir = make_run_dir()
+    with contextlib.ExitStack() as cleanup:
+        if not os.environ.get("CITYTWIN_FAULTS_KEEP"):  # set it to keep the logs and data for a post-mortem
+            cleanup.callback(shutil.rmtree, run_dir, True)
+        pg, broker, redis = Postgres(run_dir), Mosquitto(run_dir), Redis(run_dir)
+        cleanup.callback(pg.destroy)
+        cleanup.callback(broker.destroy)
+        cleanup.callback(redis.destroy)
+        pg.init()
+        broker.start()
+        redis.start()
+        stack = Stack(run_dir, pg, broker, redis)
+        manage(["migrate", "--noinput"], stack.env(CITYTWIN_DB_POOL="0"), timeout=150)
+        yield stack
+
+
+def create_traffic_sensors(stack: Stack, codes: Sequence[str]) -> dict[str, int]:
+    """Create the sensors through the model (a subprocess on the private database); returns code -> id.
+    Traffic sensors: their properties have no rate-of-change check, so any value sequence is valid."""
+    script = (
+        "import json, os\n"
+        "from django.contrib.gis.geos import Point\n"
+        "from apps.sensors.models import Sensor\n"
+        "for i, code in enumerate(json.loads(os.environ['FAULT_SENSOR_CODES'])):\n"
+        "    Sensor.objects.create(code=code, kind='traffic', geom=Point(24.94 + i * 0.0005, 60.17, srid=4326),"
+        " source='fault-test', source_id=code)\n"
+    )
+    manage(["shell", "-c", script], stack.env(CITYTWIN_DB_POOL="0", FAULT_SENSOR_CODES=json.dumps(list(codes))))
+    with stack.pg.connect() as conn:
+        rows = conn.execute("SELECT code, id FROM sensors_sensor WHERE code = ANY(%s)", [list(codes)]).fetchall()
+    return dict(rows)
+
+
+class Worker:
+    """manage.py run_ingest on the private stack; every start logs to its own file."""
+
+    def __init__(self, stack: Stack, client_id: str) -> None:
+        self.stack, self.client_id = stack, client_id
+        self.proc: subprocess.Popen | None = None
+        self.logs: list[Path] = []
+
+    @property
+    def log_text(self) -> str:
+        return "\n".join(f"===== {p.name} =====\n{p.read_text(errors='replace')}" for p in self.logs if p.exists())
+
+    def start(self) -> None:
+        log_path = self.stack.run_dir / f"worker-{self.client_id}-{len(self.logs) + 1}.log"
+        self.logs.append(log_path)
+        with log_path.open("w") as log:
+            self.proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "manage.py",
+                    "run_ingest",
+                    "--url",
+                    self.stack.broker.url,
+                    "--client-id",
+                    self.client_id,
+                    "--flush-interval",
+                    "0.05",
+                ],
+                cwd=ROOT,
+                env=self.stack.env(CITYTWIN_DB_POOL="1"),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        wait_for(
+            lambda: "connected to MQTT" in log_path.read_text() or self.proc.poll() is not None,
+            timeout=60,
+            what="the ingest worker to connect",
+            interval=0.1,
+        )
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"the ingest worker exited with {self.proc.returncode}:\n{self.log_text}")
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self) -> None:
+        """kill -9: whatever it had received but not committed is neither stored nor acknowledged."""
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+
+@dataclass(frozen=True)
+class Reading:
+    code: str
+    time: datetime
+    payload: bytes
+
+
+class Publisher:
+    """Publishes QoS 1 like a device following docs/ingest.md: a reading counts as sent only when the
+    broker has acknowledged it (PUBACK); one that is not acknowledged in time is published again once the
+    connection is back; and after every reconnect the device republishes what the broker acknowledged in
+    the last REPLAY_S seconds, because a broker killed right after a PUBACK may not have saved the message
+    (Mosquitto 2.0 acknowledges before it persists). Duplicates are expected; the ingest is idempotent."""
+
+    REPLAY_S = 5.0
+
+    def __init__(self, port: int, client_id: str, *, ack_timeout: float = 2.0, give_up_after: float = 45.0) -> None:
+        self.ack_timeout, self.give_up_after = ack_timeout, give_up_after
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
+        self.client.reconnect_delay_set(min_delay=1, max_delay=2)
+        self.connects = 0
+        self.client.on_connect = self._on_connect
+        self.client.connect("127.0.0.1", port, keepalive=10)
+        self.client.loop_start()
+        wait_for(self.client.is_connected, timeout=10, what="the publisher to connect")
+        self.confirmed = 0
+        self.acked_at: list[float] = []  # monotonic time of each reading's PUBACK, in publishing order
+        self.publishes = 0
+        self.republished = 0
+        self.error: BaseException | None = None
+        self.stopping = threading.Event()
+        self.replayed = 0
+        self._recent: list[tuple[float, Reading]] = []  # (PUBACK time, reading), the replay window
+
+    def _on_connect(self, client: Any, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
+        self.connects += 1
+
+    def _replay_after_reconnect(self, handled_connects: int) -> int:
+        """Republish the readings acknowledged in the last REPLAY_S seconds before the connection broke."""
+        if self.connects <= handled_connects:
+            return handled_connects
+        seen = self.connects
+        for _acked, reading in list(self._recent):  # trimmed to the window at each PUBACK
+            self._send(reading)
+            self.replayed += 1
+        return seen
+
+    def _send(self, reading: Reading) -> None:
+        topic = TOPIC.format(code=reading.code)
+        deadline = time.monotonic() + self.give_up_after
+        while not self.stopping.is_set():
+            info = self.client.publish(topic, reading.payload, qos=1)
+            self.publishes += 1
+            attempt_deadline = time.monotonic() + self.ack_timeout
+            while time.monotonic() < attempt_deadline:
+                try:
+                    info.wait_for_publish(timeout=0.2)
+                    if info.is_published():
+                        return
+                except RuntimeError:
+                    # Not connected: paho keeps the message and resends it after reconnecting, but this
+                    # info object can no longer tell us; publish again once connected.
+                    time.sleep(0.05)
+                    if not self.client.is_connected():
+                        continue
+                    break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no PUBACK for {reading.code} {reading.time} within {self.give_up_after} s")
+            wait_for(
+                lambda: self.client.is_connected() or self.stopping.is_set(),
+                timeout=max(0.1, deadline - time.monotonic()),
+                what="the broker to return",
+            )
+            self.republished += 1
+        raise InterruptedError("the publisher was closed")
+
+    def publish_all(self, readings: Sequence[Reading], *, rate: float) -> None:
+        started = time.monotonic()
+        handled_connects = self.connects
+        try:
+            for i, reading in enumerate(readings):
+                if self.stopping.is_set():
+                    return
+                pause = started + i / rate - time.monotonic()
+                if pause > 0:
+                    time.sleep(pause)
+                self._send(reading)
+                acked = time.monotonic()
+                self.acked_at.append(acked)
+                self._recent.append((acked, reading))
+                self._recent = [r for r in self._recent if r[0] >= acked - self.REPLAY_S]
+                self.confirmed = i + 1
+                handled_connects = self._replay_after_reconnect(handled_connects)
+        except BaseException as exc:  # noqa: BLE001 - reported by the thread's owner
+            self.error = exc
+
+    def start(self, readings: Sequence[Reading], *, rate: float) -> threading.Thread:
+        thread = threading.Thread(target=self.publish_all, args=(readings,), kwargs={"rate": rate}, daemon=True)
+        thread.start()
+        return thread
+
+    def close(self) -> None:
+        self.stopping.set()  # a test that failed half-way must not leave a device publishing into the next
+        with contextlib.suppress(Exception):
+            self.client.disconnect()
+        self.client.loop_stop()
+
+
+@dataclass
+class Stored:
+    keys: list[tuple[str, datetime]] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.keys)
+
+
+def stored_readings(pg: Postgres, sensor_ids: dict[str, int]) -> Stored:
+    with pg.connect() as conn:
+        rows = conn.execute(
+            "SELECT s.code, r.time FROM telemetry_reading r JOIN sensors_sensor s ON s.id = r.sensor_id"
+            " WHERE r.sensor_id = ANY(%s)",
+            [list(sensor_ids.values())],
+        ).fetchall()
+    return Stored([(code, when) for code, when in rows])
+
+
+def count_stored(pg: Postgres, sensor_ids: dict[str, int]) -> int:
+    with pg.connect() as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM telemetry_reading WHERE sensor_id = ANY(%s)", [list(sensor_ids.values())]
+        ).fetchone()
+    return int(row[0])
+
+
+def quarantined_duplicates(pg: Postgres, codes: Sequence[str]) -> int:
+    """Redeliveries the quality gate refused as `duplicate` (each one is a quarantine row)."""
+    with pg.connect() as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM telemetry_quarantinedreading WHERE reason = 'duplicate' AND sensor_code = ANY(%s)",
+            [list(codes)],
+        ).fetchone()
+    return int(row[0])
+
+
+def duplicate_rows(pg: Postgres) -> int:
+    with pg.connect() as conn:
+        row = conn.execute("SELECT count(*) - count(DISTINCT (sensor_id, time)) FROM telemetry_reading").fetchone()
+    return int(row[0])
+
+
+def wait_until_settled(
+    pg: Postgres, sensor_ids: dict[str, int], expected: int, *, timeout: float = 60, quiet: float = 8
+) -> int:
+    """Poll the stored count until it reaches `expected`, or has not changed for `quiet` seconds (the
+    worker may be waiting out a reconnect or retry back-off of up to 5 s), or `timeout` passes."""
+    deadline = time.monotonic() + timeout
+    last, changed_at = -1, time.monotonic()
+    while True:
+        now_count = count_stored(pg, sensor_ids)
+        if now_count != last:
+            last, changed_at = now_count, time.monotonic()
+        if now_count >= expected or time.monotonic() - changed_at > quiet or time.monotonic() > deadline:
+            return now_count
+        time.sleep(0.25)
