@@ -27,6 +27,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -400,8 +401,12 @@ def write_additional(directory: Path, loops: list[LoopSensor], lengths: dict[str
 
 
 class Publisher:
-    """Publishes readings with QoS 1 like a device: paho reconnects by itself after a broker outage and
-    sends what it queued meanwhile (up to max_queued; beyond that readings are dropped and counted)."""
+    """Publishes readings with QoS 1 like a device (docs/ingest.md): paho reconnects by itself after a
+    broker outage and sends what it queued meanwhile (up to max_queued; beyond that readings are dropped
+    and counted), and after every reconnect the last REPLAY_S seconds are published again, because the
+    broker acknowledges before it persists. Ingest stores the repeats once."""
+
+    REPLAY_S = 5.0
 
     def __init__(self, url: str, *, client_id: str, max_queued: int = 20_000) -> None:
         parsed = urlparse(url)
@@ -422,12 +427,23 @@ class Publisher:
         self.published = 0  # handed to paho
         self.acked = 0  # acknowledged by the broker (PUBACK)
         self.dropped = 0  # paho's queue was full (a long outage)
+        self.replayed = 0
+        self._recent: deque[tuple[float, str, str]] = deque()  # (monotonic time, topic, payload)
+        self._connects = 0
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
         if reason.is_failure:
             log.error("MQTT connect refused: %s", reason)
             return
         log.info("connected to MQTT %s:%s", self.host, self.port)
+        self._connects += 1
+        if self._connects > 1:  # a reconnect: replay the window (from paho's thread, so no lock dance)
+            with self._lock:
+                recent = [(topic, payload) for _, topic, payload in self._recent]
+            for topic, payload in recent:
+                client.publish(topic, payload, qos=1)
+            self.replayed += len(recent)
+            log.info("replayed the last %d readings after the reconnect", len(recent))
         self.connected.set()
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
@@ -447,7 +463,13 @@ class Publisher:
         payload = json.dumps(
             {"time": when.isoformat(timespec="milliseconds"), "seq": seq, "values": values}, separators=(",", ":")
         )
-        info = self.client.publish(TOPIC.format(code=code), payload, qos=1)
+        topic = TOPIC.format(code=code)
+        now = time.monotonic()
+        with self._lock:
+            self._recent.append((now, topic, payload))
+            while self._recent and self._recent[0][0] < now - self.REPLAY_S:
+                self._recent.popleft()
+        info = self.client.publish(topic, payload, qos=1)
         if info.rc == mqtt.MQTT_ERR_QUEUE_SIZE:
             self.dropped += 1
         else:  # MQTT_ERR_NO_CONN too: queued, sent after the reconnect

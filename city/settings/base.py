@@ -4,6 +4,7 @@ dev.py, test.py and prod.py only override what differs."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -185,7 +186,7 @@ CACHES = {
 
 # The pub/sub layer sends a group message once per process (not once per member): fan-out to many
 # sockets costs one Redis message per batch. Lossy like any channel layer: publishers number batches.
-CHANNEL_LAYERS = {
+CHANNEL_LAYERS: dict[str, dict[str, Any]] = {
     "default": {
         "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
         # Separate deployments (or test sessions, benchmarks) sharing one Redis must not hear each other.
