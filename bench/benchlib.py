@@ -430,6 +430,111 @@ def timer() -> Iterator[list[float]]:
         box.append(time.perf_counter() - t0)
 
 
+
+# ------------------------------------------------------------------ telemetry benchmarks (ingest, fan-out, rollup)
+# Added for bench_ingest.py, bench_fanout.py and bench_rollup.py; nothing above changed.
+SENSOR_EXTENT = (24.927, 60.160, 24.955, 60.1825)  # the demo districts' extent (14 grid cells)
+
+
+def ensure_sensors(conn: object, source: str, prefix: str, n: int, kind: str = "traffic") -> list[tuple[int, str]]:
+    """`n` active sensors of `kind` with codes `<prefix>-0001`... (source `source`), spread evenly over the
+    demo districts (a low-discrepancy sequence, so the same points every run); created with one INSERT
+    if missing. Returns [(id, code)] in code order."""
+    x0, y0, x1, y1 = SENSOR_EXTENT
+    conn.execute(  # type: ignore[attr-defined]
+        """INSERT INTO sensors_sensor (source, source_id, tags, created_at, updated_at, code, name, kind, geom, active)
+           SELECT %(source)s, %(prefix)s || '-' || lpad(i::text, 4, '0'), '{}'::jsonb, now(), now(),
+                  %(prefix)s || '-' || lpad(i::text, 4, '0'), 'benchmark sensor ' || i, %(kind)s,
+                  ST_SetSRID(ST_MakePoint(%(x0)s + %(dx)s * ((i * 0.6180339887) %% 1),
+                                          %(y0)s + %(dy)s * ((i * 0.7548776662) %% 1)), 4326), true
+           FROM generate_series(1, %(n)s) i
+           ON CONFLICT DO NOTHING""",
+        {"source": source, "prefix": prefix, "kind": kind, "n": n, "x0": x0, "y0": y0, "dx": x1 - x0, "dy": y1 - y0},
+    )
+    rows = conn.execute(  # type: ignore[attr-defined]
+        "SELECT id, code FROM sensors_sensor WHERE source = %s AND code LIKE %s ORDER BY code LIMIT %s",
+        [source, prefix + "-%", n],
+    ).fetchall()
+    return [(int(i), str(c)) for i, c in rows]
+
+
+def raise_nofile(want: int) -> int:
+    """Raise this process's open-files soft limit towards `want` (children inherit it); returns the limit."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = want if hard == resource.RLIM_INFINITY else min(want, hard)
+    if soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+class Background:
+    """A helper process (worker, publisher, client) started from the project root with its output in
+    bench/out/<log_name>; stopped (SIGTERM, then SIGKILL after `grace` s) when the block ends."""
+
+    def __init__(self, cmd: Sequence[str], *, env: dict[str, str] | None = None, log_name: str, grace: float = 15):
+        self.cmd, self.env, self.grace = [str(c) for c in cmd], env, grace
+        self.log_path = OUT / log_name
+        self.proc: subprocess.Popen | None = None
+
+    def __enter__(self) -> Background:
+        OUT.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "w")  # noqa: SIM115 - the child keeps it open
+        self.proc = subprocess.Popen(self.cmd, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+        log.close()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def wait(self, timeout: float) -> int | None:
+        assert self.proc is not None
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=self.grace)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def log_tail(self, lines: int = 20) -> str:
+        with contextlib.suppress(OSError):
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        return ""
+
+
+def lat_text(latencies_ms: Sequence[float]) -> str:
+    """'p50 12.3 ms, p99 45.6 ms (n=1,000)'."""
+    return f"p50 {pct(latencies_ms, 50):.1f} ms, p99 {pct(latencies_ms, 99):.1f} ms (n={len(latencies_ms):,})"
+
+
+def pg_size(conn: object, relation: str) -> int:
+    """pg_total_relation_size in bytes (a partitioned table: the sum over its partitions)."""
+    row = conn.execute(  # type: ignore[attr-defined]
+        "SELECT CASE WHEN c.relkind = 'p' THEN (SELECT coalesce(sum(pg_total_relation_size(t.relid)), 0)"
+        " FROM pg_partition_tree(c.oid) t) ELSE pg_total_relation_size(c.oid) END"
+        " FROM pg_class c WHERE c.oid = %s::regclass",
+        [relation],
+    ).fetchone()
+    return int(row[0])
+
+
+def load_text() -> str:
+    """The machine's load averages: other work competing for the 2 cores shows here."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} CPUs"
+
 if __name__ == "__main__":
     if sys.argv[1:] == ["prepare"]:
         prepare_bench_db()

@@ -224,7 +224,10 @@ def test_the_worker_survives_bad_messages_and_keeps_storing(ingest_worker, live_
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM telemetry_reading WHERE sensor_id = %s AND time = %s", [live_sensors["traffic"].pk, when])
+            cursor.execute(
+                "SELECT count(*) FROM telemetry_reading WHERE sensor_id = %s AND time = %s",
+                [live_sensors["traffic"].pk, when],
+            )
             if cursor.fetchone()[0] == 1:
                 break
         time.sleep(0.1)
