@@ -205,3 +205,16 @@ def ingest_worker(live_sensors, django_db_blocker) -> Iterator[subprocess.Popen]
     proc.terminate()
     proc.wait(timeout=20)
     log.close()
+    # End the worker's persistent session, or the broker would queue every later reading for it.
+    from urllib.parse import urlparse
+
+    import paho.mqtt.client as mqtt
+    from django.conf import settings
+
+    broker = urlparse(settings.MQTT_URL)
+    cleaner = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
+    cleaner.connect(broker.hostname or "127.0.0.1", broker.port or 1883)
+    cleaner.loop_start()
+    time.sleep(0.3)
+    cleaner.disconnect()
+    cleaner.loop_stop()
