@@ -430,7 +430,6 @@ def timer() -> Iterator[list[float]]:
         box.append(time.perf_counter() - t0)
 
 
-
 # ------------------------------------------------------------------ telemetry benchmarks (ingest, fan-out, rollup)
 # Added for bench_ingest.py, bench_fanout.py and bench_rollup.py; nothing above changed.
 SENSOR_EXTENT = (24.927, 60.160, 24.955, 60.1825)  # the demo districts' extent (14 grid cells)
@@ -534,6 +533,26 @@ def load_text() -> str:
     """The machine's load averages: other work competing for the 2 cores shows here."""
     one, five, fifteen = os.getloadavg()
     return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} CPUs"
+
+
+def isolate_redis(name: str) -> str:
+    """Give this benchmark's processes (this one and every child started after this) their own Redis
+    channel-layer and cache prefixes: the stack's Redis is shared with dev servers, tests and demo feeds,
+    whose websocket groups and stream sequence numbers must not mix with ours (either way)."""
+    prefix = f"bench-{name}-{os.getpid()}"
+    os.environ["CITYTWIN_CHANNEL_PREFIX"] = prefix
+    os.environ["CITYTWIN_CACHE_PREFIX"] = prefix
+    return prefix
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (/proc/<pid>/stat), 0 if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
 
 if __name__ == "__main__":
     if sys.argv[1:] == ["prepare"]:

@@ -137,6 +137,7 @@ def test_a_published_reading_is_stored_and_reaches_a_subscriber_within_a_second(
     message, latency = run_async(scenario())
     item = next(i for i in message["items"] if i["sensor"] == sensor.code)
     assert item["values"] == {"pm2_5": 17.5, "no2": 33.0} and message["seq"] >= 1
+    print(f"mosquitto_pub -> websocket update: {latency * 1000:.0f} ms")
     assert latency < 1.0, f"{latency:.2f} s"
     with connection.cursor() as cursor:
         cursor.execute("SELECT values FROM telemetry_reading WHERE sensor_id = %s AND time = %s", [sensor.pk, when])

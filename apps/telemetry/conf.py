@@ -40,4 +40,4 @@ def stale_after_s() -> int:
 
 def stream_interval_s() -> float:
     """How often the websocket sends each client the changes it has collected."""
-    return _number("CITYTWIN_STREAM_INTERVAL_S", 0.5)
+    return _number("CITYTWIN_STREAM_INTERVAL_S", 0.25)
