@@ -23,6 +23,13 @@ class GeoJSONRenderer(JSONRenderer):
     format = "geojson"
 
 
+def feature_fields(serializer_class: Any) -> tuple[str, ...]:
+    """The properties of a layer's GeoJSON features: its serializer's fields but the id and geometry, so
+    that lists (rendered in PostGIS) and details (rendered by the serializer) say the same."""
+    meta = serializer_class.Meta
+    return tuple(f for f in meta.fields if f not in ("id", meta.geo_field))
+
+
 class GeoFeatureViewSet(viewsets.ReadOnlyModelViewSet):
     """A read-only layer. Subclasses set queryset, serializer_class, filterset_class and geojson_fields."""
 

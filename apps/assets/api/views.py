@@ -2,7 +2,7 @@ from django.db.models import QuerySet
 
 from apps.assets.models import UtilityAsset
 from apps.assets.selectors import assets_visible_to
-from apps.core.views import GeoFeatureViewSet
+from apps.core.views import GeoFeatureViewSet, feature_fields
 
 from .filters import UtilityAssetFilterSet
 from .serializers import UtilityAssetSerializer
@@ -14,7 +14,7 @@ class UtilityAssetViewSet(GeoFeatureViewSet):
     queryset = UtilityAsset.objects.none()
     serializer_class = UtilityAssetSerializer
     filterset_class = UtilityAssetFilterSet
-    geojson_fields = ("kind", "name", "operator", "osm_id", "osm_type", "source", "source_id")
+    geojson_fields = feature_fields(UtilityAssetSerializer)
 
     def get_queryset(self) -> QuerySet[UtilityAsset]:
         return assets_visible_to(self.request.user)

@@ -1,5 +1,5 @@
 from apps.buildings.models import Building
-from apps.core.views import GeoFeatureViewSet
+from apps.core.views import GeoFeatureViewSet, feature_fields
 
 from .filters import BuildingFilterSet
 from .serializers import BuildingSerializer
@@ -11,4 +11,4 @@ class BuildingViewSet(GeoFeatureViewSet):
     queryset = Building.objects.all()
     serializer_class = BuildingSerializer
     filterset_class = BuildingFilterSet
-    geojson_fields = ("name", "use", "levels", "height_m", "height_source", "osm_id", "osm_type", "source", "source_id")
+    geojson_fields = feature_fields(BuildingSerializer)

@@ -1,4 +1,4 @@
-from apps.core.views import GeoFeatureViewSet
+from apps.core.views import GeoFeatureViewSet, feature_fields
 from apps.districts.models import District
 
 from .filters import DistrictFilterSet
@@ -11,4 +11,4 @@ class DistrictViewSet(GeoFeatureViewSet):
     queryset = District.objects.all()
     serializer_class = DistrictSerializer
     filterset_class = DistrictFilterSet
-    geojson_fields = ("name", "code", "level", "admin_level", "source", "source_id")
+    geojson_fields = feature_fields(DistrictSerializer)

@@ -1,4 +1,4 @@
-from apps.core.views import GeoFeatureViewSet
+from apps.core.views import GeoFeatureViewSet, feature_fields
 from apps.roads.models import RoadNode, RoadSegment
 
 from .filters import RoadNodeFilterSet, RoadSegmentFilterSet
@@ -11,19 +11,7 @@ class RoadSegmentViewSet(GeoFeatureViewSet):
     queryset = RoadSegment.objects.all()
     serializer_class = RoadSegmentSerializer
     filterset_class = RoadSegmentFilterSet
-    geojson_fields = (
-        "from_node",
-        "to_node",
-        "highway",
-        "name",
-        "lanes",
-        "maxspeed_kmh",
-        "oneway",
-        "length_m",
-        "osm_way_id",
-        "source",
-        "source_id",
-    )
+    geojson_fields = feature_fields(RoadSegmentSerializer)
 
 
 class RoadNodeViewSet(GeoFeatureViewSet):
@@ -32,4 +20,4 @@ class RoadNodeViewSet(GeoFeatureViewSet):
     queryset = RoadNode.objects.all()
     serializer_class = RoadNodeSerializer
     filterset_class = RoadNodeFilterSet
-    geojson_fields = ("osm_id", "traffic_signals", "source", "source_id")
+    geojson_fields = feature_fields(RoadNodeSerializer)

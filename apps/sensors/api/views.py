@@ -11,7 +11,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.core.views import GeoFeatureViewSet
+from apps.core.views import GeoFeatureViewSet, feature_fields
 from apps.sensors.models import Sensor
 from apps.telemetry.selectors import latest_of, series
 
@@ -44,18 +44,7 @@ class SensorViewSet(GeoFeatureViewSet):
     serializer_class = SensorSerializer
     filterset_class = SensorFilterSet
     lookup_field = "code"
-    geojson_fields = (
-        "code",
-        "name",
-        "kind",
-        "road_segment",
-        "building",
-        "asset",
-        "active",
-        "installed_at",
-        "source",
-        "source_id",
-    )
+    geojson_fields = feature_fields(SensorSerializer)
 
     def get_queryset(self) -> QuerySet[Sensor]:
         return Sensor.objects.visible_to(self.request.user)
