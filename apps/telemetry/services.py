@@ -158,6 +158,13 @@ def evaluate_alerts(*, sensor_ids: set[int], now: datetime | None = None) -> lis
     if not ids:
         return changed
     with transaction.atomic():
+        # Which of these sensors have open alerts at all: only those can be resolved (one query, not one
+        # per sensor and rule).
+        open_keys = set(
+            Alert.objects.filter(resolved_at__isnull=True, sensor_id__in=ids).values_list(
+                "sensor_id", "kind", "rule_id", "property"
+            )
+        )
         for rule in AlertRule.objects.filter(enabled=True):
             with connection.cursor() as cursor:
                 cursor.execute(
@@ -191,7 +198,7 @@ def evaluate_alerts(*, sensor_ids: set[int], now: datetime | None = None) -> lis
                     )
                     if alert:
                         changed.append(alert)
-                elif not holds:
+                elif not holds and (sensor_id, AlertKind.THRESHOLD, rule.pk, rule.property) in open_keys:
                     changed += _resolve(
                         Alert.objects.filter(sensor_id=sensor_id, rule=rule, kind=AlertKind.THRESHOLD), now
                     )
@@ -203,7 +210,6 @@ def evaluate_alerts(*, sensor_ids: set[int], now: datetime | None = None) -> lis
                 if days < ANOMALY_MIN_DAYS or not sigma:
                     continue
                 z = (mean - mu) / sigma
-                open_anomalies = Alert.objects.filter(sensor_id=sensor_id, property=prop, kind=AlertKind.ANOMALY)
                 if abs(z) >= ANOMALY_Z:
                     alert = _open(
                         kind=AlertKind.ANOMALY,
@@ -216,8 +222,9 @@ def evaluate_alerts(*, sensor_ids: set[int], now: datetime | None = None) -> lis
                     )
                     if alert:
                         changed.append(alert)
-                else:
-                    changed += _resolve(open_anomalies, now)
+                elif (sensor_id, AlertKind.ANOMALY, None, prop) in open_keys:
+                    anomalies = Alert.objects.filter(sensor_id=sensor_id, property=prop, kind=AlertKind.ANOMALY)
+                    changed += _resolve(anomalies, now)
         if changed:
             items = [
                 alert_item(Alert.objects.select_related("sensor", "acknowledged_by").get(pk=a.pk)) for a in changed
