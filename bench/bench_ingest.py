@@ -613,8 +613,8 @@ def profile_worker(
 ) -> None:
     prof = bl.OUT / "ingest_worker.prof"
     print(
-        f"\ncProfile of the worker storing up to {n:,} readings for at most {max_seconds:.0f} s (profiling slows the "
-        "Python parts):"
+        f"\ncProfile of the worker storing up to {n:,} readings for at most {max_seconds:.0f} s, broker without "
+        "persistence (so the worker is the bottleneck; profiling slows the Python parts):"
     )
     res = run_mqtt(
         cleaner, conn, poll_conn, data, n, publishers, max_seconds, {"persistence": "false"}, profile=prof, tag="-prof"

@@ -28,8 +28,8 @@ Queries (literal timestamps; files in bench/out/rollup_*.sql):
   district and date_trunc('hour', time) over telemetry_reading in the same window, same join.
 - windows: the last full day of the data, the last 7 full days, and all of it (10.4 days).
 Each through `pgbench -n -f FILE -c 1 -T <seconds>` (with -l), baseline and ours alternating per round.
-Then (unless --no-alerts): the SQL that evaluate_alerts() runs after every ingest batch, timed once over
-this history for a batch holding these 1,000 sensors (the ingest benchmark's sensors have no history).
+Then (unless --no-alerts): the SQL that evaluate_alerts() runs for the sensors of recent ingest batches,
+timed once over this history for these 1,000 sensors (the ingest benchmark's sensors have no history).
 
     .venv/bin/python bench/bench_rollup.py [--rounds 3] [--seconds 5] [--regenerate] [--no-alerts]
 """
@@ -290,8 +290,8 @@ def explain(conn: object, sql: str) -> list[str]:
 
 
 def alert_cost(conn: object, ids: list[int], last: datetime) -> None:
-    """The SQL that apps.telemetry.services.evaluate_alerts() runs after every ingest batch, for a batch that
-    holds these sensors, as if it arrived one minute after their last reading: each rule's window query
+    """The SQL that apps.telemetry.services.evaluate_alerts() runs for a set of sensors (the MQTT worker every
+    few seconds, HTTP ingest after every request), for these sensors, as if it arrived one minute after their last reading: each rule's window query
     (1 min rollups) and each headline property's anomaly query (15 min and 1 h rollups). Timed once each,
     EXPLAIN ANALYZE in bench/out/rollup_alert_explain.txt."""
     import psycopg
@@ -318,8 +318,9 @@ def alert_cost(conn: object, ids: list[int], last: datetime) -> None:
         params = {"property": prop, "ids": ids, "days": services.ANOMALY_DAYS}
         queries.append((f"anomaly query, {prop}", services._ANOMALY_SQL, params))
     print(
-        f"\nWhat this history costs ingest: the SQL evaluate_alerts() runs after EVERY ingest batch, for a batch "
-        f"holding these {len(ids):,} sensors, one minute after their last reading (apps/telemetry/services.py):"
+        f"\nWhat this history costs ingest: the SQL evaluate_alerts() runs for a set of sensors (the MQTT worker: "
+        f"every 5 s for the sensors seen since; HTTP ingest: after every request), here for these {len(ids):,} "
+        "sensors one minute after their last reading (apps/telemetry/services.py):"
     )
     conn.execute("SET statement_timeout = '180s'")  # type: ignore[attr-defined]
     plans = []
@@ -337,7 +338,7 @@ def alert_cost(conn: object, ids: list[int], last: datetime) -> None:
     path = bl.OUT / "rollup_alert_explain.txt"
     path.write_text("\n\n".join(plans) + "\n")
     print(
-        f"  {total * 1000:9,.0f} ms  in all, per batch (plans: {path.relative_to(bl.ROOT)}); the ingest benchmark's "
+        f"  {total * 1000:9,.0f} ms  in all, per evaluation (plans: {path.relative_to(bl.ROOT)}); the ingest benchmark's "
         "sensors have no history, so it does not see this"
     )
 
