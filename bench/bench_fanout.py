@@ -68,10 +68,10 @@ def use_uvloop() -> None:
 def child_clients(args: argparse.Namespace) -> None:
     """`n` websocket clients: subscribe, print READY, record updates until SIGTERM, write JSON results."""
     from websockets.asyncio.client import connect
-    from websockets.exceptions import ConnectionClosed
+    from websockets.exceptions import ConnectionClosed, InvalidMessage
 
     records: list[tuple[float, float, int]] = []
-    others: dict = {"errors": 0, "closed": 0, "non_update": 0, "close_codes": {}}
+    others: dict = {"errors": 0, "closed": 0, "non_update": 0, "close_codes": {}, "connect_retries": 0}
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -84,14 +84,22 @@ def child_clients(args: argparse.Namespace) -> None:
 
         async def open_one() -> object:
             async with sem:
-                ws = await connect(
-                    args.url,
-                    additional_headers=headers,
-                    max_size=None,
-                    open_timeout=120,
-                    ping_interval=None,
-                    close_timeout=1,
-                )
+                for attempt in range(5):  # as a browser would: a refused handshake under load is retried
+                    try:
+                        ws = await connect(
+                            args.url,
+                            additional_headers=headers,
+                            max_size=None,
+                            open_timeout=120,
+                            ping_interval=None,
+                            close_timeout=1,
+                        )
+                        break
+                    except (OSError, InvalidMessage):
+                        others["connect_retries"] += 1
+                        if attempt == 4:
+                            raise
+                        await asyncio.sleep(0.5 * (attempt + 1))
                 await ws.send(json.dumps({"action": "subscribe", "id": "s1", "topic": "readings", "params": {}}))
                 while True:
                     msg = json.loads(await asyncio.wait_for(ws.recv(), 120))
@@ -104,12 +112,13 @@ def child_clients(args: argparse.Namespace) -> None:
             try:
                 async for raw in ws:  # type: ignore[attr-defined]
                     t = time.time()
-                    # Both servers write json.dumps() output and `sent` is each item's last key: read it
-                    # without parsing the whole message (keeps the clients' share of the 2 cores small).
-                    if raw.startswith('{"type": "update"'):
-                        k = raw.rfind('"sent": ')
-                        sent = float(raw[k + 8 : raw.index("}", k)]) if k >= 0 else 0.0
-                        records.append((t, sent, raw.count('"sensor": ')))
+                    # Both servers write compact JSON (separators "," and ":") and `sent` is each item's last
+                    # key: read it without parsing the whole message (keeps the clients' share of the 2 cores
+                    # small).
+                    if raw.startswith('{"type":"update"'):
+                        k = raw.rfind('"sent":')
+                        sent = float(raw[k + 7 : raw.index("}", k)]) if k >= 0 else 0.0
+                        records.append((t, sent, raw.count('"sensor":')))
                     else:
                         others["non_update"] += 1
             except ConnectionClosed as exc:
@@ -172,7 +181,7 @@ def child_baseline(args: argparse.Namespace) -> None:
                     except TimeoutError:
                         pass
                 msg = {"type": "update", "id": "s1", "topic": "readings", "seq": k, "items": make_items(time.time())}
-                broadcast(subscribed, json.dumps(msg))
+                broadcast(subscribed, json.dumps(msg, separators=(",", ":")))
 
     use_uvloop()
     asyncio.run(main())
@@ -259,11 +268,12 @@ def run_clients(
     finally:
         for k in kids:
             k.stop()
-    records, errors, codes = [], 0, {}
+    records, errors, codes, retries = [], 0, {}, 0
     for out in outs:
         data = json.loads(out.read_text())
         records += data["records"]
         errors += data["errors"]
+        retries += data.get("connect_retries", 0)
         for code, count in data["close_codes"].items():
             codes[code] = codes.get(code, 0) + count
     window = [(t, s, m) for t, s, m in records if t0 <= s < t1]
@@ -277,6 +287,7 @@ def run_clients(
         "expected_per_s": n * RATE,
         "errors": errors,
         "close_codes": codes,
+        "connect_retries": retries,
         "cpu": {name: (cpu1[name] - cpu0[name]) / (t1 - t0) for name in pids},
     }
 
@@ -286,6 +297,8 @@ def round_text(res: dict) -> str:
     closed = (
         f"{res['errors']} sockets closed by the server (codes {res['close_codes']})" if res["errors"] else "none closed"
     )
+    if res.get("connect_retries"):
+        closed += f", {res['connect_retries']} handshakes retried"
     return (
         f"{res['per_s']:8,.0f} deliveries/s of {res['expected_per_s']:,} offered ({res['items_per_s']:,.0f} items/s), "
         f"latency {bl.lat_text(res['lat'])}; clients connected in {res['connect_s']:.1f} s, {closed}; "
@@ -374,7 +387,10 @@ def main() -> None:
     print(
         f"operator account {USERNAME!r}, one session (django.contrib.sessions, in citytwin_bench) shared by all clients"
     )
-    sample = json.dumps({"type": "update", "id": "s1", "topic": "readings", "seq": 1, "items": make_items(time.time())})
+    sample = json.dumps(
+        {"type": "update", "id": "s1", "topic": "readings", "seq": 1, "items": make_items(time.time())},
+        separators=(",", ":"),
+    )
     print(
         f"message: an update with {ITEMS} items, {len(sample):,} bytes of JSON; {RATE}/s to each of {args.clients:,} "
         f"clients = {args.clients * RATE:,} deliveries/s offered, {args.clients * RATE * len(sample) / 1e6:.1f} MB/s"

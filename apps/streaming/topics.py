@@ -28,6 +28,10 @@ class Topic:
     wants: Callable[[Item, dict[str, Any]], bool]
     # item -> key under which later items replace earlier ones within one interval
     key: Callable[[Item], Any]
+    # item -> does it belong in a snapshot (an alert that resolved does not); snapshots are shared between
+    # subscriptions with the same params and audience and kept current with later batches for this long
+    in_snapshot: Callable[[Item], bool] = lambda item: True
+    snapshot_ttl_s: float = 10.0
 
 
 TOPICS: dict[str, Topic] = {}

@@ -75,5 +75,6 @@ def register_topics() -> None:
             snapshot=_snapshot_alerts,
             wants=lambda item, params: True,
             key=lambda item: item["id"],
+            in_snapshot=lambda item: not item.get("resolved_at"),
         )
     )

@@ -1,0 +1,318 @@
+"""The fan-out hub: one per server process (per event loop), between the Redis channel layer and the sockets.
+
+Publishers `group_send` each batch to a topic's group through the Redis channel layer (apps/streaming/
+publish.py). If every socket's consumer were a member of the group, Channels would hand each batch to each
+consumer separately: with 1,000 sockets that is 1,000 deserialisations, 1,000 handler dispatches (each with a
+thread hop to close database connections) and 1,000 JSON encodings of the same items per batch
+(bench/bench_fanout.py measured 185 deliveries/s and a p99 of 15 s that way). Instead the hub is the
+process's one member of each group:
+
+- it receives each batch once, encodes each item's JSON once, and files the item under the key it replaces
+  (topic.key) in every subscription of this process that wants it (topic.wants);
+- at most once per interval (CITYTWIN_STREAM_INTERVAL_S) it hands each subscription with something new one
+  pre-encoded `update` (seq + 1) through its socket's outbox: the first batch after a quiet interval goes
+  out at once, later ones wait for the interval to end; a socket still busy sending keeps collecting
+  (later items replace earlier ones), and one busy for SEND_TIMEOUT_S is closed (4008) so it never slows
+  the others;
+- it numbers batches per topic: a gap (the channel layer is lossy) resyncs that topic's subscriptions;
+- it shares snapshots: subscriptions with the same topic, params and audience (the user's role) get one
+  snapshot query, kept current with every later batch for `topic.snapshot_ttl_s`, so 1,000 sockets opening
+  at once cost one query, not 1,000.
+
+Ordering: a subscription is filed (and collects batches) BEFORE its snapshot is taken, and its collected
+items go out as its first update after the snapshot. A reading committed after the snapshot's query began
+therefore reaches the client either in the snapshot or as an update, never neither.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+
+from .topics import Item, Topic
+
+log = logging.getLogger(__name__)
+SEND_TIMEOUT_S = 5.0
+
+
+def encode(message: Any) -> str:
+    return json.dumps(message, separators=(",", ":"), default=str)
+
+
+class Socket(Protocol):
+    """What the hub needs of a consumer."""
+
+    def push(self, text: str) -> None: ...
+
+    def busy_for(self, now: float) -> float: ...
+
+    def too_slow(self) -> None: ...
+
+
+@dataclass(eq=False)
+class Subscription:
+    socket: Socket
+    id: str
+    topic: Topic
+    params: dict[str, Any]
+    audience: str
+    seq: int = 0
+    ready: bool = False  # False until its snapshot went out: updates wait for it
+    pending: dict[Any, str] = field(default_factory=dict)  # item key -> encoded item
+    header: str = ""
+    params_key: str = ""
+
+    def __post_init__(self) -> None:
+        self.params_key = encode(sorted(self.params.items()))
+        self.header = f'{{"type":"update","id":{encode(self.id)},"topic":{encode(self.topic.name)},"seq":'
+
+    def update_text(self) -> str:
+        self.seq += 1
+        items = ",".join(self.pending.values())
+        self.pending.clear()
+        return f'{self.header}{self.seq},"items":[{items}]}}'
+
+
+@dataclass(eq=False)
+class _SharedSnapshot:
+    """One snapshot query's result, kept current with the batches that arrive after the query began."""
+
+    topic: Topic
+    params: dict[str, Any]
+    started: float
+    items: dict[Any, Item] = field(default_factory=dict)
+    during: list[list[Item]] = field(default_factory=list)  # batches that arrived while the query ran
+    done: asyncio.Future[None] | None = None
+
+    def apply(self, items: list[Item]) -> None:
+        if self.done is None or not self.done.done():
+            self.during.append(items)
+            return
+        for item in items:
+            if not self.topic.wants(item, self.params):
+                continue
+            key = self.topic.key(item)
+            if self.topic.in_snapshot(item):
+                self.items[key] = item
+            else:
+                self.items.pop(key, None)
+
+
+class Hub:
+    def __init__(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.layer = get_channel_layer()
+        self.channel: str | None = None
+        self.groups: set[str] = set()
+        # topic name -> params (encoded) -> subscriptions: `wants` runs once per item and distinct params
+        self.subs: dict[str, dict[str, set[Subscription]]] = {}
+        self.last_seq: dict[str, int] = {}
+        self.snapshots: dict[tuple[str, str, str], _SharedSnapshot] = {}
+        self.tasks: list[asyncio.Task[None]] = []
+        self._start_lock = asyncio.Lock()
+        self._flush_handle: asyncio.TimerHandle | None = None
+        self.last_flush = 0.0
+        from apps.telemetry.conf import stream_interval_s
+
+        self.interval = stream_interval_s()
+        self.stats = {"batches": 0, "gaps": 0, "snapshot_queries": 0, "snapshots_shared": 0, "updates": 0}
+
+    # --- membership --------------------------------------------------------------------------------
+    async def _start(self) -> None:
+        async with self._start_lock:
+            if self.channel is None:
+                self.channel = await self.layer.new_channel("hub.")
+                self.tasks = [asyncio.create_task(self._receive_forever(), name="hub-receive")]
+
+    async def add(self, sub: Subscription) -> None:
+        """File a subscription (it collects batches from now on); the caller then sends its snapshot."""
+        await self._start()
+        if sub.topic.group not in self.groups:
+            assert self.channel is not None
+            await self.layer.group_add(sub.topic.group, self.channel)
+            self.groups.add(sub.topic.group)
+        self.file(sub)
+
+    def file(self, sub: Subscription) -> None:
+        self.subs.setdefault(sub.topic.name, {}).setdefault(sub.params_key, set()).add(sub)
+
+    def remove(self, sub: Subscription) -> None:
+        group = self.subs.get(sub.topic.name, {}).get(sub.params_key)
+        if group is not None:
+            group.discard(sub)
+            if not group:
+                del self.subs[sub.topic.name][sub.params_key]
+
+    # --- snapshots ---------------------------------------------------------------------------------
+    async def snapshot(self, sub: Subscription, user: Any) -> list[Item]:
+        """The current state for this subscription: a shared snapshot of the same topic, params and
+        audience if one is fresh or being queried, else a new query."""
+        topic = sub.topic
+        key = (topic.name, sub.params_key, sub.audience)
+        entry = self.snapshots.get(key)
+        now = time.monotonic()
+        if (
+            entry is not None
+            and entry.done is not None
+            and entry.done.done()
+            and now - entry.started > topic.snapshot_ttl_s
+        ):
+            entry = None  # too old: query again
+        if entry is None:
+            entry = _SharedSnapshot(topic, sub.params, now, done=self.loop.create_future())
+            self.snapshots[key] = entry
+            self.stats["snapshot_queries"] += 1
+            try:
+                rows = await database_sync_to_async(topic.snapshot)(user, sub.params)
+            except BaseException as exc:
+                assert entry.done is not None
+                entry.done.set_exception(exc)
+                entry.done.exception()  # retrieved: no "never retrieved" warning when nobody else waits
+                if self.snapshots.get(key) is entry:
+                    del self.snapshots[key]
+                raise
+            entry.items = {topic.key(item): item for item in rows}
+            assert entry.done is not None
+            entry.done.set_result(None)
+            for batch in entry.during:
+                entry.apply(batch)
+            entry.during.clear()
+        else:
+            self.stats["snapshots_shared"] += 1
+            assert entry.done is not None
+            await asyncio.shield(entry.done)
+        return list(entry.items.values())
+
+    # --- batches -----------------------------------------------------------------------------------
+    async def _receive_forever(self) -> None:
+        assert self.channel is not None
+        delay = 0.2
+        while True:
+            try:
+                message = await self.layer.receive(self.channel)
+                delay = 0.2
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - Redis away: wait, then go on (seq gaps resync the clients)
+                log.warning("stream hub: channel layer receive failed; retrying in %.1f s", delay, exc_info=True)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            try:
+                self.on_batch(message)
+            except Exception:  # noqa: BLE001 - one bad batch must not stop the stream
+                log.exception("stream hub: could not route a batch")
+
+    def on_batch(self, message: dict[str, Any]) -> None:
+        topic_name = str(message.get("topic"))
+        seq = int(message.get("seq", 0))
+        items: list[Item] = list(message.get("items") or [])
+        self.stats["batches"] += 1
+        last = self.last_seq.get(topic_name)
+        # Two publishers can race, so a batch may arrive late: keep the highest number seen.
+        self.last_seq[topic_name] = max(seq, last or 0)
+        for (name, _, _), entry in list(self.snapshots.items()):
+            if name == topic_name:
+                entry.apply(items)
+        groups = self.subs.get(topic_name, {})
+        encoded: dict[int, tuple[Any, str]] = {}
+        for group in groups.values():
+            if not group:
+                continue
+            first = next(iter(group))
+            wanted: dict[Any, str] = {}
+            for i, item in enumerate(items):
+                if first.topic.wants(item, first.params):
+                    pair = encoded.get(i)
+                    if pair is None:
+                        pair = encoded[i] = (first.topic.key(item), encode(item))
+                    wanted[pair[0]] = pair[1]
+            if wanted:
+                for sub in group:
+                    sub.pending.update(wanted)
+        if encoded:
+            self._schedule_flush()
+        if last is not None and seq > last + 1:
+            # The channel layer dropped batches: every snapshot of this topic is stale.
+            self.stats["gaps"] += 1
+            for key in [k for k in self.snapshots if k[0] == topic_name]:
+                del self.snapshots[key]
+            for sub in [sub for group in groups.values() for sub in group]:
+                resync = getattr(sub.socket, "resync", None)
+                if resync is not None:
+                    resync(sub, f"missed batches {last + 1}..{seq - 1}")
+
+    # --- sending -----------------------------------------------------------------------------------
+    def _schedule_flush(self) -> None:
+        """Send at most one update per subscription per interval, the first one right away: a batch that
+        arrives after a quiet interval goes out at once, later ones wait for the interval to end."""
+        if self._flush_handle is not None:
+            return
+        delay = max(0.0, self.last_flush + self.interval - self.loop.time())
+        self._flush_handle = self.loop.call_later(delay, self._flush_now)
+
+    def kick(self) -> None:
+        """A subscription became ready with items waiting."""
+        self._schedule_flush()
+
+    def _flush_now(self) -> None:
+        self._flush_handle = None
+        self.last_flush = self.loop.time()
+        try:
+            if self.flush():
+                self._schedule_flush()  # a busy socket kept its items: try again next interval
+        except Exception:  # noqa: BLE001
+            log.exception("stream hub: flush failed")
+
+    def flush(self) -> int:
+        """Hand every ready subscription with new items its update; returns how many kept items back."""
+        now = time.monotonic()
+        waiting = 0
+        for groups in self.subs.values():
+            for group in groups.values():
+                for sub in list(group):
+                    if not sub.pending:
+                        continue
+                    if not sub.ready:
+                        waiting += 1
+                        continue
+                    busy = sub.socket.busy_for(now)
+                    if busy > SEND_TIMEOUT_S:
+                        sub.socket.too_slow()
+                        continue
+                    if busy > 0:
+                        waiting += 1
+                        continue  # still sending the last one: keep collecting (later items replace earlier)
+                    sub.socket.push(sub.update_text())
+                    self.stats["updates"] += 1
+        return waiting
+
+    async def close(self) -> None:
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+        for task in self.tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+_hubs: dict[asyncio.AbstractEventLoop, Hub] = {}
+
+
+def get_hub() -> Hub:
+    """The hub of the running event loop (a server process has one)."""
+    loop = asyncio.get_running_loop()
+    hub = _hubs.get(loop)
+    if hub is None:
+        for old in [lp for lp in _hubs if lp.is_closed()]:
+            del _hubs[old]
+        hub = _hubs[loop] = Hub()
+    return hub
