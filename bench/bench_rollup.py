@@ -27,7 +27,8 @@ Queries (literal timestamps; files in bench/out/rollup_*.sql):
 - baseline: avg((values->>'mean_speed_kmh')::float8), sum((values->>'vehicle_count')::float8) per
   district and date_trunc('hour', time) over telemetry_reading in the same window, same join.
 - windows: the last full day of the data, the last 7 full days, and all of it (10.4 days).
-Each through `pgbench -n -f FILE -c 1 -T <seconds>` (with -l), baseline and ours alternating per round.
+Each through `PGOPTIONS='-c jit=off' pgbench -n -f FILE -c 1 -T <seconds>` (with -l; JIT off as in the
+application's connections), baseline and ours alternating per round.
 Then (unless --no-alerts): the SQL that evaluate_alerts() runs for the sensors of recent ingest batches,
 timed once over this history for these 1,000 sensors (the ingest benchmark's sensors have no history).
 
@@ -46,6 +47,9 @@ import benchlib as bl
 SOURCE = "bench-rollup"
 PREFIX = "bench-roll"
 PROPS = ("vehicle_count", "mean_speed_kmh")
+# Both queries run with the application's session settings (city/settings/base.py turns JIT off: on these
+# short queries its compile time is a cost, not a gain).
+PGOPTIONS = "-c jit=off"
 RESOLUTIONS = (("1m", "1 minute"), ("15m", "15 minutes"), ("1h", "1 hour"))
 
 SENSOR_DISTRICT = """SELECT s.id AS sensor_id, d.id AS district_id
@@ -431,16 +435,20 @@ def main() -> None:
         print(
             f"  EXPLAIN ANALYZE: ours {exec_line(ours_plan)}, baseline {exec_line(raw_plan)} (plans: {plan_file.relative_to(bl.ROOT)})"
         )
-        print(f"  ours:     $ {bl.shell_line(bl.pgbench_command(ours_file, args.seconds))}   (plus -l)")
-        print(f"  baseline: $ {bl.shell_line(bl.pgbench_command(raw_file, args.seconds))}   (plus -l)")
+        print(
+            f"  ours:     $ PGOPTIONS='{PGOPTIONS}' {bl.shell_line(bl.pgbench_command(ours_file, args.seconds))}   (plus -l)"
+        )
+        print(
+            f"  baseline: $ PGOPTIONS='{PGOPTIONS}' {bl.shell_line(bl.pgbench_command(raw_file, args.seconds))}   (plus -l)"
+        )
         cases.append({"label": label, "ours": ours_file, "raw": raw_file, "readings": n_readings, "a": [], "b": []})
 
     print(f"\nRounds (baseline, ours; {args.seconds} s each; queries/s and p50):")
     for r in range(1, args.rounds + 1):
         parts = []
         for case in cases:
-            a, _ = bl.pgbench(case["raw"], args.seconds)
-            b, _ = bl.pgbench(case["ours"], args.seconds)
+            a, _ = bl.pgbench(case["raw"], args.seconds, pgoptions=PGOPTIONS)
+            b, _ = bl.pgbench(case["ours"], args.seconds, pgoptions=PGOPTIONS)
             case["a"].append(a)
             case["b"].append(b)
             parts.append(

@@ -322,9 +322,12 @@ def pgbench_command(sql_file: Path, seconds: int, url: str | None = None) -> lis
     return [pgbench_path(), "-n", "-f", str(sql_file), "-c", "1", "-T", str(seconds), *pg.cli_args(), pg.dbname]
 
 
-def pgbench(sql_file: Path, seconds: int, url: str | None = None) -> tuple[Sample, list[str]]:
-    """`pgbench -n -f FILE -c 1 -T seconds`, with -l for per-transaction latencies. Returns the sample
-    (ops and time from the log, so they match the latencies) and the command line."""
+def pgbench(
+    sql_file: Path, seconds: int, url: str | None = None, *, pgoptions: str | None = None
+) -> tuple[Sample, list[str]]:
+    """`pgbench -n -f FILE -c 1 -T seconds`, with -l for per-transaction latencies (and PGOPTIONS, e.g. the
+    application's `-c jit=off`). Returns the sample (ops and time from the log, so they match the latencies)
+    and the command line."""
     pg = PgTarget.from_url(url or bench_database_url())
     with tempfile.TemporaryDirectory(prefix="citytwin-pgbench-") as tmp:
         prefix = Path(tmp) / "log"
@@ -343,7 +346,8 @@ def pgbench(sql_file: Path, seconds: int, url: str | None = None) -> tuple[Sampl
             *pg.cli_args(),
             pg.dbname,
         ]
-        proc = subprocess.run(cmd, env=pg.env(), capture_output=True, text=True)  # noqa: S603
+        env = pg.env() | ({"PGOPTIONS": pgoptions} if pgoptions else {})
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True)  # noqa: S603
         if proc.returncode != 0:
             raise SystemExit(f"pgbench failed: {proc.stderr or proc.stdout}")
         lat: list[float] = []

@@ -544,6 +544,10 @@
         break;
       case 'error':
         this.showError(id, message);
+        if (message.code === 'unavailable' && id) {
+          // the server could not read the snapshot (database restarting): ask again shortly
+          window.setTimeout(() => this.send({action: 'resync', id: id}), 3000);
+        }
         break;
       default:
         break; // subscribed, pong, unsubscribed
