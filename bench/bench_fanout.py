@@ -398,6 +398,7 @@ def main() -> None:
 
     server = bl.Server("fanout_server.log")
     server.env["CITYTWIN_STREAM_INTERVAL_S"] = str(1 / RATE)
+    server.env["CITYTWIN_HUB_REPORT_S"] = "2"  # the hub logs its counters and loop lag (bench/out/fanout_server.log)
     base_port = bl.free_port()
     base_cmd = [bl.PYTHON, __file__, "baseline-server", "--port", str(base_port)]
     pub_cmd = [bl.PYTHON, __file__, "publisher"]

@@ -30,6 +30,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -123,7 +124,15 @@ class Hub:
         from apps.telemetry.conf import stream_interval_s
 
         self.interval = stream_interval_s()
-        self.stats = {"batches": 0, "gaps": 0, "snapshot_queries": 0, "snapshots_shared": 0, "updates": 0}
+        self.stats = {
+            "batches": 0,
+            "gaps": 0,
+            "snapshot_queries": 0,
+            "snapshots_shared": 0,
+            "updates": 0,
+            "busy_skips": 0,
+            "closed_slow": 0,
+        }
 
     # --- membership --------------------------------------------------------------------------------
     async def _start(self) -> None:
@@ -131,6 +140,9 @@ class Hub:
             if self.channel is None:
                 self.channel = await self.layer.new_channel("hub.")
                 self.tasks = [asyncio.create_task(self._receive_forever(), name="hub-receive")]
+                report = float(os.environ.get("CITYTWIN_HUB_REPORT_S", "0") or 0)
+                if report > 0:
+                    self.tasks.append(asyncio.create_task(self._report_forever(report), name="hub-report"))
 
     async def add(self, sub: Subscription) -> None:
         """File a subscription (it collects batches from now on); the caller then sends its snapshot."""
@@ -287,13 +299,24 @@ class Hub:
                     busy = sub.socket.busy_for(now)
                     if busy > SEND_TIMEOUT_S:
                         sub.socket.too_slow()
+                        self.stats["closed_slow"] += 1
                         continue
                     if busy > 0:
                         waiting += 1
+                        self.stats["busy_skips"] += 1
                         continue  # still sending the last one: keep collecting (later items replace earlier)
                     sub.socket.push(sub.update_text())
                     self.stats["updates"] += 1
         return waiting
+
+    async def _report_forever(self, every: float) -> None:
+        """Log the counters and the event loop's lag every `every` s (CITYTWIN_HUB_REPORT_S; off by default)."""
+        while True:
+            before = self.loop.time()
+            await asyncio.sleep(every)
+            lag_ms = (self.loop.time() - before - every) * 1000
+            sockets = sum(len(group) for groups in self.subs.values() for group in groups.values())
+            log.info("stream hub: %d subscriptions, loop lag %.0f ms, %s", sockets, lag_ms, self.stats)
 
     async def close(self) -> None:
         if self._flush_handle is not None:
