@@ -142,6 +142,19 @@ def test_rollups_sum_counts_and_average_speeds(sensors) -> None:  # noqa: ANN001
     assert LatestValue.objects.get(sensor=sensors["t-1"], property="mean_speed_kmh").value == 30.0
 
 
+def test_deleting_a_sensor_deletes_its_rollups_and_latest_values(sensors) -> None:  # noqa: ANN001
+    # The tables have no FK constraint in the database (migration 0004): Django's CASCADE does the work.
+    ingest([mqtt("t-1", reading(1, vehicle_count=5)), mqtt("aq-1", reading(1, pm2_5=3.0))], now=NOW)
+    gone, kept = sensors["t-1"], sensors["aq-1"]
+    assert Rollup.objects.filter(sensor=gone).count() == 3 and LatestValue.objects.filter(sensor=gone).exists()
+
+    gone.delete()
+
+    assert not Rollup.objects.filter(sensor_id=gone.pk).exists()
+    assert not LatestValue.objects.filter(sensor_id=gone.pk).exists()
+    assert Rollup.objects.filter(sensor=kept).count() == 3 and LatestValue.objects.filter(sensor=kept).count() == 1
+
+
 def test_latest_keeps_the_newest_even_when_older_readings_arrive_later(sensors) -> None:  # noqa: ANN001
     ingest([mqtt("aq-1", reading(1, pm2_5=12.0))], now=NOW)
     ingest([mqtt("aq-1", reading(3, pm2_5=30.0))], now=NOW)  # late, older
