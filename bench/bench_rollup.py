@@ -109,7 +109,7 @@ ORDER BY last"""
 # The product's own bucket expression (apps/telemetry/ingest.py _WRITE_SQL), to check the 1h rows.
 CHECK_SQL = """WITH raw AS (
     SELECT t.sensor_id, kv.key AS property,
-           to_timestamp(floor(extract(epoch FROM t.time) / 3600) * 3600) AS bucket,
+           date_bin('1 hour', t.time, '1970-01-01 00:00:00+00') AS bucket,
            count(*) AS n, sum((kv.value #>> '{}')::float8) AS total,
            min((kv.value #>> '{}')::float8) AS minimum, max((kv.value #>> '{}')::float8) AS maximum
     FROM telemetry_reading t CROSS JOIN LATERAL jsonb_each(t.values) kv

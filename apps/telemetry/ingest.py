@@ -13,6 +13,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from django.db import connection, transaction
@@ -76,7 +77,6 @@ class _Candidate:
     seq: int | None
     values: dict[str, float]
     received_at: datetime
-    raw: str
 
 
 class _Reject(Exception):
@@ -152,22 +152,27 @@ def _check_values(raw: Any, kind: str, when: datetime) -> dict[str, float]:
 
 
 def _sensors_by_code(codes: Iterable[str]) -> dict[str, dict[str, Any]]:
-    rows = Sensor.objects.filter(code__in=set(codes)).values("id", "code", "kind", "active", "geom")
-    return {
-        r["code"]: {
-            "id": r["id"],
-            "code": r["code"],
-            "kind": r["kind"],
-            "active": r["active"],
-            "lon": r["geom"].x,
-            "lat": r["geom"].y,
+    # Coordinates as numbers straight from PostGIS: building a GEOS point per sensor cost ~40 ms per
+    # 1,000 sensors, a tenth of a whole batch.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, code, kind, active, ST_X(geom), ST_Y(geom) FROM {Sensor._meta.db_table} WHERE code = ANY(%s)",
+            [list(set(codes))],
+        )
+        return {
+            code: {"id": id_, "code": code, "kind": kind, "active": active, "lon": lon, "lat": lat}
+            for id_, code, kind, active, lon, lat in cursor.fetchall()
         }
-        for r in rows
-    }
 
 
-def _latest(sensor_ids: Iterable[int]) -> dict[tuple[int, str], tuple[datetime, float]]:
-    ids = list(set(sensor_ids))
+@cache  # the catalog is code, not data
+def _rate_limits(kind: str) -> dict[str, float]:
+    return {name: prop.max_rate_per_min for name, prop in properties_of(kind).items() if prop.max_rate_per_min}
+
+
+def _latest(candidates: Sequence[_Candidate]) -> dict[tuple[int, str], tuple[datetime, float]]:
+    """The stored newest value of every (sensor, property) the rate check needs: rate-limited ones only."""
+    ids = list({c.sensor["id"] for c in candidates})
     if not ids:
         return {}
     with connection.cursor() as cursor:
@@ -178,14 +183,15 @@ def _latest(sensor_ids: Iterable[int]) -> dict[tuple[int, str], tuple[datetime, 
 def _check_rates(
     candidates: list[_Candidate], latest: dict[tuple[int, str], tuple[datetime, float]]
 ) -> list[Rejection]:
-    """Reject readings whose change from the previous value of the same sensor is physically impossible."""
+    """Reject readings whose change from the previous value of the same sensor is physically impossible.
+    `candidates`: only those of kinds with rate limits (the others have nothing to check)."""
     rejected: list[Rejection] = []
     previous = dict(latest)
     for cand in sorted(candidates, key=lambda c: (c.sensor["id"], c.time)):
-        catalog = properties_of(cand.sensor["kind"])
+        limits = _rate_limits(cand.sensor["kind"])
         problem = None
         for name, value in cand.values.items():
-            limit = catalog[name].max_rate_per_min
+            limit = limits.get(name)
             before = previous.get((cand.sensor["id"], name))
             if limit is None or before is None:
                 continue
@@ -216,12 +222,20 @@ vals AS (
     SELECT i.sensor_id, i.time, i.received_at, kv.key AS property, (kv.value #>> '{}')::float8 AS value
     FROM ins i CROSS JOIN LATERAL jsonb_each(i.values) kv
 ),
+-- Buckets with date_bin() (epoch-aligned, the same buckets as floor(epoch / width) * width, without the
+-- numeric arithmetic), and only once per reading: 15 min and 1 h are folded from the 1 min groups.
+m1 AS (
+    SELECT sensor_id, property, date_bin('1 minute', time, '1970-01-01 00:00:00+00') AS bucket,
+           count(*)::int AS n, sum(value) AS total, min(value) AS minimum, max(value) AS maximum
+    FROM vals GROUP BY 1, 2, 3
+),
 rolled AS (
     INSERT INTO telemetry_rollup AS r (resolution, sensor_id, property, bucket, n, total, minimum, maximum)
-    SELECT res.name, v.sensor_id, v.property,
-           to_timestamp(floor(extract(epoch FROM v.time) / res.secs) * res.secs) AS bucket,
-           count(*), sum(v.value), min(v.value), max(v.value)
-    FROM vals v CROSS JOIN (VALUES ('1m', 60), ('15m', 900), ('1h', 3600)) AS res(name, secs)
+    SELECT '1m', sensor_id, property, bucket, n, total, minimum, maximum FROM m1
+    UNION ALL
+    SELECT res.name, m1.sensor_id, m1.property, date_bin(res.width, m1.bucket, '1970-01-01 00:00:00+00'),
+           sum(m1.n), sum(m1.total), min(m1.minimum), max(m1.maximum)
+    FROM m1 CROSS JOIN (VALUES ('15m', interval '15 minutes'), ('1h', interval '1 hour')) AS res(name, width)
     GROUP BY 1, 2, 3, 4
     ORDER BY 1, 2, 3, 4  -- one lock order for every writer: no deadlocks between ingest processes
     ON CONFLICT (resolution, sensor_id, property, bucket) DO UPDATE
@@ -314,14 +328,14 @@ def ingest(batch: Sequence[IncomingReading], *, now: datetime | None = None) -> 
                     when,
                 )
             seen[key] = (index, values)
-            candidates.append(
-                _Candidate(index, sensor, when, seq, values, message.received_at, _payload_text(message.payload))
-            )
+            candidates.append(_Candidate(index, sensor, when, seq, values, message.received_at))
         except _Reject as rej:
             result.rejected.append(Rejection(index, code, rej.reason, rej.detail, rej.time))
 
     with transaction.atomic():
-        result.rejected += _check_rates(candidates, _latest(c.sensor["id"] for c in candidates))
+        # Traffic and energy properties have no rate limit: no previous values to fetch for them.
+        limited = [c for c in candidates if _rate_limits(c.sensor["kind"])]
+        result.rejected += _check_rates(limited, _latest(limited))
         valid = [c for c in candidates if c.values]
         inserted = _write(valid) if valid else set()
         already = _stored_values([c for c in valid if (c.sensor["id"], c.time) not in inserted])
