@@ -93,11 +93,26 @@ def _payload_text(payload: bytes | dict[str, Any]) -> str:
     return text.replace("\x00", "")
 
 
-def _parse(message: IncomingReading) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Limits:
+    """The configurable limits, read once per batch: reading a setting (settings, then the environment)
+    per message cost ~35 µs, about a fifth of the per-reading Python time."""
+
+    max_payload: int
+    max_future: timedelta
+    max_past: timedelta
+    now: datetime
+
+    @classmethod
+    def read(cls, now: datetime) -> _Limits:
+        return cls(conf.max_payload_bytes(), conf.max_future(), conf.max_past(), now)
+
+
+def _parse(message: IncomingReading, limits: _Limits) -> dict[str, Any]:
     payload = message.payload
     if isinstance(payload, bytes):
-        if len(payload) > conf.max_payload_bytes():
-            raise _Reject(QuarantineReason.TOO_LARGE, f"{len(payload)} bytes; the limit is {conf.max_payload_bytes()}")
+        if len(payload) > limits.max_payload:
+            raise _Reject(QuarantineReason.TOO_LARGE, f"{len(payload)} bytes; the limit is {limits.max_payload}")
         try:
             payload = json.loads(payload)
         except (UnicodeDecodeError, ValueError) as exc:
@@ -107,7 +122,7 @@ def _parse(message: IncomingReading) -> dict[str, Any]:
     return payload
 
 
-def _parse_time(raw: Any, now: datetime) -> datetime:
+def _parse_time(raw: Any, limits: _Limits) -> datetime:
     if not isinstance(raw, str):
         raise _Reject(QuarantineReason.BAD_TIME, "'time' must be an ISO 8601 string with a time zone")
     try:
@@ -116,10 +131,10 @@ def _parse_time(raw: Any, now: datetime) -> datetime:
         raise _Reject(QuarantineReason.BAD_TIME, f"'time' is not ISO 8601: {raw[:40]!r}") from exc
     if when.tzinfo is None:
         raise _Reject(QuarantineReason.BAD_TIME, f"'time' has no time zone: {raw[:40]!r}")
-    if when > now + conf.max_future():
-        raise _Reject(QuarantineReason.FUTURE_TIME, f"{raw} is more than {conf.max_future()} ahead of the server", when)
-    if when < now - conf.max_past():
-        raise _Reject(QuarantineReason.TOO_OLD, f"{raw} is more than {conf.max_past()} old", when)
+    if when > limits.now + limits.max_future:
+        raise _Reject(QuarantineReason.FUTURE_TIME, f"{raw} is more than {limits.max_future} ahead of the server", when)
+    if when < limits.now - limits.max_past:
+        raise _Reject(QuarantineReason.TOO_OLD, f"{raw} is more than {limits.max_past} old", when)
     return when
 
 
@@ -290,10 +305,11 @@ def ingest(batch: Sequence[IncomingReading], *, now: datetime | None = None) -> 
     retries the whole batch, which is safe: the insert is idempotent)."""
     now = now or timezone.now()
     result = IngestResult(received=len(batch))
+    limits = _Limits.read(now)
     parsed: list[tuple[int, IncomingReading, dict[str, Any]]] = []
     for index, message in enumerate(batch):
         try:
-            parsed.append((index, message, _parse(message)))
+            parsed.append((index, message, _parse(message, limits)))
         except _Reject as rej:
             result.rejected.append(Rejection(index, message.sensor_code or "", rej.reason, rej.detail))
     sensors = _sensors_by_code((m.sensor_code or str(body.get("sensor") or "")) for _, m, body in parsed)
@@ -311,7 +327,7 @@ def ingest(batch: Sequence[IncomingReading], *, now: datetime | None = None) -> 
                 raise _Reject(QuarantineReason.FORBIDDEN_SENSOR, f"this account may not publish for {code!r}")
             if not sensor["active"]:
                 raise _Reject(QuarantineReason.INACTIVE_SENSOR, f"sensor {code!r} is inactive")
-            when = _parse_time(body.get("time"), now)
+            when = _parse_time(body.get("time"), limits)
             values = _check_values(body.get("values"), sensor["kind"], when)
             seq = body.get("seq")
             if seq is not None and (isinstance(seq, bool) or not isinstance(seq, int)):
