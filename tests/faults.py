@@ -52,7 +52,7 @@ def port_open(port: int) -> bool:
 
 
 def tail(path: Path, lines: int = 40, *, skip: str = "Saving in-memory database") -> str:
-    """The last lines of a log, without the broker's line per autosave (one per message here)."""
+    """The last lines of a log, without the broker's line per autosave (one per second here)."""
     try:
         kept = [line for line in path.read_text(errors="replace").splitlines() if skip not in line]
     except OSError:
