@@ -218,6 +218,9 @@ class Server:
             "1",
             "--log-level",
             "warning",
+            # as bin/run and the Dockerfile serve it (docs/streaming.md: why no per-message compression)
+            "--ws-per-message-deflate",
+            "false",
         ]
         self.log_path = OUT / log_name
         self.proc: subprocess.Popen | None = None

@@ -97,7 +97,10 @@ def server_url(django_db_setup, django_db_blocker) -> Iterator[str]:  # noqa: AN
     env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "city.settings.test", "CITYTWIN_DB_POOL": "1"}
     log = open(ROOT / "var" / "test-server.log", "w")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "city.asgi:application", "--host", "127.0.0.1", "--port", str(port)],
+        [
+            *(sys.executable, "-m", "uvicorn", "city.asgi:application", "--host", "127.0.0.1", "--port", str(port)),
+            *("--ws-per-message-deflate", "false"),  # as bin/run serves
+        ],
         cwd=ROOT,
         env=env,
         stdout=log,

@@ -7,6 +7,7 @@ import asyncio
 import json
 import threading
 import time
+from collections import deque
 from typing import Any
 
 import pytest
@@ -28,6 +29,9 @@ class FakeSocket:
     def push(self, text: str) -> None:
         self.sent.append(json.loads(text))
 
+    async def deliver(self, text: str) -> None:
+        self.push(text)
+
     def busy_for(self, now: float) -> float:
         return self.busy
 
@@ -36,6 +40,13 @@ class FakeSocket:
 
     def resync(self, sub: Subscription, reason: str) -> None:
         self.resyncs.append(reason)
+
+
+async def flush(hub: Hub) -> None:
+    """What the hub's timer does: hand out the updates, then let its delivery task run."""
+    hub.flush()
+    for _ in range(3):
+        await asyncio.sleep(0)
 
 
 def reading(sensor: str, kind: str = "traffic", lon: float = 24.94, value: float = 1.0) -> dict[str, Any]:
@@ -61,7 +72,7 @@ async def test_routes_each_item_to_the_subscriptions_that_want_it_and_batches_pe
         hub.file(sub)
     hub.on_batch({"topic": "readings", "seq": 1, "items": [reading("a", value=1), reading("b", lon=24.95)]})
     hub.on_batch({"topic": "readings", "seq": 2, "items": [reading("a", value=2), reading("q", kind="air_quality")]})
-    hub.flush()
+    await flush(hub)
     (update,) = everything.sent
     assert update["type"] == "update" and update["id"] == "r" and update["topic"] == "readings" and update["seq"] == 1
     # later items replace earlier ones of the same sensor within an interval
@@ -71,24 +82,30 @@ async def test_routes_each_item_to_the_subscriptions_that_want_it_and_batches_pe
     hub.flush()  # nothing new: nothing sent
     assert len(everything.sent) == 1
     hub.on_batch({"topic": "readings", "seq": 3, "items": [reading("b", lon=24.95, value=5)]})
-    hub.flush()
+    await flush(hub)
     assert everything.sent[1]["seq"] == 2 and len(traffic_west.sent) == 1 and len(air.sent) == 1
 
 
-async def test_the_first_batch_after_a_quiet_interval_goes_out_at_once_later_ones_wait_for_the_interval() -> None:
+async def test_batches_go_out_at_once_until_the_rate_is_spent_then_one_update_per_interval() -> None:
     hub = Hub()
     hub.interval = 0.3
     socket = FakeSocket()
     hub.file(readings_sub(socket))
-    hub.on_batch({"topic": "readings", "seq": 1, "items": [reading("a", value=1)]})
-    await asyncio.sleep(0.05)
-    assert [u["seq"] for u in socket.sent] == [1]
-    hub.on_batch({"topic": "readings", "seq": 2, "items": [reading("a", value=2)]})
+    for seq in (1, 2):  # a burst of two goes out at once (e.g. after one late batch) ...
+        hub.on_batch({"topic": "readings", "seq": seq, "items": [reading("a", value=seq)]})
+        await asyncio.sleep(0.02)
+    assert [u["seq"] for u in socket.sent] == [1, 2]
     hub.on_batch({"topic": "readings", "seq": 3, "items": [reading("a", value=3)]})
+    hub.on_batch({"topic": "readings", "seq": 4, "items": [reading("a", value=4)]})
     await asyncio.sleep(0.1)
-    assert len(socket.sent) == 1  # within the interval: collected ...
-    await asyncio.sleep(0.3)
-    assert [(u["seq"], u["items"][0]["values"]["v"]) for u in socket.sent] == [(1, 1), (2, 3)]  # ... then one update
+    assert len(socket.sent) == 2  # ... then the rate is spent: collected ...
+    await asyncio.sleep(0.4)
+    assert [(u["seq"], u["items"][0]["values"]["v"]) for u in socket.sent] == [(1, 1), (2, 2), (3, 4)]  # ... one update
+    await asyncio.sleep(0.7)  # quiet: the bucket refills (at most two saved up)
+    for seq in (5, 6, 7):
+        hub.on_batch({"topic": "readings", "seq": seq, "items": [reading("a", value=seq)]})
+        await asyncio.sleep(0.02)
+    assert [u["items"][0]["values"]["v"] for u in socket.sent[3:]] == [5, 6]
     await hub.close()
 
 
@@ -99,10 +116,10 @@ async def test_a_subscription_collects_before_its_snapshot_and_sends_after_it() 
     sub.ready = False
     hub.file(sub)
     hub.on_batch({"topic": "readings", "seq": 1, "items": [reading("a")]})
-    hub.flush()
+    await flush(hub)
     assert socket.sent == []  # not before its snapshot ...
     sub.ready = True
-    hub.flush()
+    await flush(hub)
     assert [i["sensor"] for i in socket.sent[0]["items"]] == ["a"]  # ... but not lost either
 
 
@@ -112,13 +129,13 @@ async def test_a_slow_socket_collects_and_is_closed_after_the_timeout_without_ho
     for socket, sub_id in ((slow, "s"), (stuck, "t"), (fast, "f")):
         hub.file(readings_sub(socket, sub_id))
     hub.on_batch({"topic": "readings", "seq": 1, "items": [reading("a", value=1)]})
-    hub.flush()
+    await flush(hub)
     hub.on_batch({"topic": "readings", "seq": 2, "items": [reading("a", value=2), reading("b")]})
-    hub.flush()
+    await flush(hub)
     assert [u["seq"] for u in fast.sent] == [1, 2]
     assert slow.sent == [] and not slow.slow and stuck.slow
     slow.busy = 0.0  # it caught up: one update with the newest of everything it missed
-    hub.flush()
+    await flush(hub)
     assert [(u["seq"], {i["sensor"]: i["values"]["v"] for i in u["items"]}) for u in slow.sent] == [
         (1, {"a": 2, "b": 1.0})
     ]
@@ -221,3 +238,39 @@ async def test_batches_published_through_the_redis_channel_layer_reach_the_socke
         assert hub.stats["batches"] == 1
     finally:
         await hub.close()
+
+
+@pytest.mark.parametrize("server_exposes_writable", [True, False])
+async def test_a_socket_writes_inline_and_hands_a_paused_transport_to_its_writer_in_order(
+    server_exposes_writable: bool,
+) -> None:
+    from apps.streaming.consumers import CityConsumer
+
+    writable = asyncio.Event()
+    writable.set()
+    wire: list[str] = []
+
+    async def server_send(message: dict[str, Any]) -> None:  # what uvicorn does: wait for writable, then write
+        await writable.wait()
+        wire.append(message["text"])
+
+    consumer = CityConsumer()
+    consumer.raw_send = server_send
+    consumer.writable = writable if server_exposes_writable else None  # uvicorn's, or an unknown server
+    consumer.outbox, consumer.wake = deque(), asyncio.Event()
+    consumer.busy_since, consumer.inline, consumer.closing = None, False, False
+    consumer.writer = asyncio.create_task(consumer._write_forever())
+    try:
+        await consumer.deliver("1")
+        assert wire == ["1"] and consumer.busy_for(time.monotonic()) == 0  # written at once, not busy
+        writable.clear()  # the client stops reading: the transport pauses
+        await consumer.deliver("2")  # gives up after INLINE_WAIT_S: queued, nothing half written
+        await consumer.deliver("3")
+        consumer.push("4")
+        assert wire == ["1"] and consumer.busy_for(time.monotonic()) > 0
+        writable.set()
+        for _ in range(10):
+            await asyncio.sleep(0)
+        assert wire == ["1", "2", "3", "4"] and consumer.busy_for(time.monotonic()) == 0
+    finally:
+        consumer.writer.cancel()
