@@ -66,11 +66,11 @@ class LatestValue(models.Model):
 
 
 class Rollup(models.Model):
-    pk = models.CompositePrimaryKey("resolution", "sensor", "property", "bucket")
+    pk = models.CompositePrimaryKey("sensor", "resolution", "property", "bucket")
     resolution = models.CharField(max_length=4, choices=Resolution.choices)
     # No database FK: its deferred check ran once per upserted row at every ingest commit, for sensors ingest
     # has just looked up. Django's CASCADE still deletes a sensor's rollups (tests/test_ingest.py). No
-    # index on sensor_id either: every write paid for it; reads go through the primary key.
+    # index on sensor_id either: every write paid for it; the primary key starts with the sensor (0005).
     sensor = models.ForeignKey(
         "sensors.Sensor", on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
     )
