@@ -6,7 +6,10 @@ Data: 1,000 traffic sensors `bench-ing-0001`... (created in citytwin_bench), N r
 {"vehicle_count", "mean_speed_kmh", "occupancy_pct"}, written to bench/out/ingest_* once per run.
 Before every pass, untimed: TRUNCATE of that month's partition of telemetry_reading (only benchmark
 sensors live there; otherwise only their rows are DELETEd) and the benchmark sensors' rows in
-telemetry_rollup, telemetry_latest, telemetry_alert and the quarantine are deleted (then VACUUM).
+telemetry_pending_rollup, telemetry_rollup, telemetry_latest, telemetry_alert and the quarantine are deleted
+(then VACUUM). The rate counts readings committed (the MQTT worker acknowledges them then); the rollups are
+folded in from telemetry_pending_rollup every second and trail them: each MQTT round also prints how long
+after the last commit the rollups were complete.
 The processes get their own Redis channel-layer and cache prefixes (the stack's Redis is shared).
 
 a) MQTT. Ours: `manage.py run_ingest --url mqtt://127.0.0.1:<port> --client-id bench-ingest-<pid>` (one
@@ -226,7 +229,8 @@ class Cleaner:
 
     def sql(self) -> str:
         return (
-            f"TRUNCATE {', '.join(self.partitions)}; DELETE FROM telemetry_rollup / telemetry_latest / "
+            f"TRUNCATE {', '.join(self.partitions)}; DELETE FROM telemetry_pending_rollup / telemetry_rollup / "
+            "telemetry_latest / "
             "telemetry_alert WHERE sensor_id = ANY(<benchmark sensors>); DELETE FROM telemetry_quarantinedreading "
             f"WHERE sensor_code LIKE '{PREFIX}-%'; VACUUM telemetry_rollup, telemetry_latest"
         )
@@ -242,6 +246,7 @@ class Cleaner:
                 c.execute(f"VACUUM {part}")  # type: ignore[attr-defined]
             else:
                 c.execute(f"TRUNCATE {part}")  # type: ignore[attr-defined]
+        c.execute("DELETE FROM telemetry_pending_rollup WHERE sensor_id = ANY(%s)", [self.ids])  # type: ignore[attr-defined]
         c.execute("DELETE FROM telemetry_rollup WHERE sensor_id = ANY(%s)", [self.ids])  # type: ignore[attr-defined]
         c.execute("DELETE FROM telemetry_latest WHERE sensor_id = ANY(%s)", [self.ids])  # type: ignore[attr-defined]
         c.execute(  # type: ignore[attr-defined]
@@ -251,6 +256,14 @@ class Cleaner:
         c.execute("DELETE FROM telemetry_alert WHERE sensor_id = ANY(%s)", [self.ids])  # type: ignore[attr-defined]
         c.execute("DELETE FROM telemetry_quarantinedreading WHERE sensor_code LIKE %s", [PREFIX + "-%"])  # type: ignore[attr-defined]
         c.execute("VACUUM telemetry_rollup, telemetry_latest")  # type: ignore[attr-defined]
+
+    def pending(self) -> int:
+        """Readings stored but not yet folded into the rollups."""
+        return int(
+            self.conn.execute(  # type: ignore[attr-defined]
+                "SELECT count(*) FROM telemetry_pending_rollup WHERE sensor_id = ANY(%s)", [self.ids]
+            ).fetchone()[0]
+        )
 
     def count(self) -> int:
         return sum(self.conn.execute(f"SELECT count(*) FROM {p}").fetchone()[0] for p in self.partitions)  # type: ignore[attr-defined]
@@ -441,6 +454,11 @@ def run_mqtt(
             finally:
                 for pub in pubs:
                     pub.stop()
+            # The rollups trail the readings (the worker folds its queue every second): wait for them.
+            t_stored = time.time()
+            while cleaner.pending() and time.time() - t_stored < 120:
+                time.sleep(0.05)
+            fold_lag = time.time() - t_stored
             worker.stop()  # SIGTERM: it finishes the batch in hand and exits (cProfile, if any, writes its file)
             log_tail = worker.log_tail(5)
     stats = [last_json(pub, {"published": 0, "acked": 0, "t0": t_start, "t1": time.time()}) for pub in pubs]
@@ -455,6 +473,7 @@ def run_mqtt(
             "acked": acked,
             "publish_rate": acked / pub_secs if pub_secs else float("nan"),
             "worker_log": log_tail,
+            "fold_lag": fold_lag,
             "broker": broker.cmd_text,
             "worker_cmd": cmd,
         }
@@ -471,7 +490,8 @@ def mqtt_text(m: dict) -> str:
     done = "all" if m["complete"] else f"time limit: {m['stored']:,} of {m['n']:,}"
     return (
         f"{m['rate']:8,.0f} rows/s ({done} stored, {m['seconds']:.1f} s first to last commit; broker acked the "
-        f"publishers {m['acked']:,} at {m['publish_rate']:,.0f}/s)"
+        f"publishers {m['acked']:,} at {m['publish_rate']:,.0f}/s; rollups complete {m['fold_lag']:.1f} s after "
+        "that)"
     )
 
 

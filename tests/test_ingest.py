@@ -12,7 +12,7 @@ from django.db import connection
 from apps.accounts.models import Role
 from apps.accounts.services import create_user
 from apps.sensors.models import Sensor
-from apps.telemetry.ingest import IncomingReading, ingest
+from apps.telemetry.ingest import IncomingReading, fold_rollups, ingest
 from apps.telemetry.models import LatestValue, QuarantinedReading, Rollup
 
 pytestmark = pytest.mark.django_db
@@ -113,6 +113,7 @@ def test_a_reading_delivered_twice_is_stored_once(sensors) -> None:  # noqa: ANN
     assert conflicting.rejected[0].reason == "duplicate" and "other values" in conflicting.rejected[0].detail
     assert stored_count() == 1
     # The rollup counted it once.
+    fold_rollups()
     assert Rollup.objects.get(resolution="1m", sensor=sensors["t-1"], property="vehicle_count").n == 1
 
 
@@ -125,7 +126,13 @@ def test_rollups_sum_counts_and_average_speeds(sensors) -> None:  # noqa: ANN001
         )
         for s, c, v in ((0, 10, 40.0), (20, 20, 50.0), (40, 30, 60.0), (70, 5, 30.0))
     ]
-    ingest(batch, now=NOW)
+    ingest(batch[:2], now=NOW)
+    ingest(batch[2:], now=NOW)
+    rollups = Rollup.objects.filter(sensor=sensors["t-1"])
+    assert not rollups.exists()  # queued, not yet folded
+    fold_rollups()
+    assert rollups.count() == 2 * 4  # 2 properties x (two 1 min buckets, one 15 min, one 1 h)
+    fold_rollups()  # each reading is folded once: the sums below are unchanged
     from apps.telemetry.selectors import series
 
     minute = series(sensors["t-1"], start=base, end=base + timedelta(minutes=2), resolution="1m")
@@ -145,10 +152,13 @@ def test_rollups_sum_counts_and_average_speeds(sensors) -> None:  # noqa: ANN001
 def test_deleting_a_sensor_deletes_its_rollups_and_latest_values(sensors) -> None:  # noqa: ANN001
     # The tables have no FK constraint in the database (migration 0004): Django's CASCADE does the work.
     ingest([mqtt("t-1", reading(1, vehicle_count=5)), mqtt("aq-1", reading(1, pm2_5=3.0))], now=NOW)
+    fold_rollups()
     gone, kept = sensors["t-1"], sensors["aq-1"]
     assert Rollup.objects.filter(sensor=gone).count() == 3 and LatestValue.objects.filter(sensor=gone).exists()
+    ingest([mqtt("t-1", reading(2, vehicle_count=7))], now=NOW)  # queued for the rollups ...
 
     gone.delete()
+    fold_rollups()  # ... and dropped when folded: no orphan rollups
 
     assert not Rollup.objects.filter(sensor_id=gone.pk).exists()
     assert not LatestValue.objects.filter(sensor_id=gone.pk).exists()

@@ -2,9 +2,11 @@
 
 ingest(batch) checks every reading (docs/ingest.md lists the reason codes), then in ONE transaction:
 COPY the valid ones into a staging table, INSERT them into the partitioned readings table with ON CONFLICT
-DO NOTHING (a reading delivered twice is stored once), fold the rows actually inserted into the 1 min /
-15 min / 1 h rollups and the latest values, and write the quarantine rows. Only after the commit does the
-caller acknowledge the messages (MQTT) and does anything get published to browsers."""
+DO NOTHING (a reading delivered twice is stored once), update the latest values and queue the rows actually
+inserted for the rollups, and write the quarantine rows. Only after the commit does the caller acknowledge
+the messages (MQTT) and does anything get published to browsers. fold_rollups() then moves the queued
+readings into the 1 min / 15 min / 1 h rollups (the MQTT worker every second, HTTP ingest after each
+request)."""
 
 from __future__ import annotations
 
@@ -237,25 +239,9 @@ vals AS (
     SELECT i.sensor_id, i.time, i.received_at, kv.key AS property, (kv.value #>> '{}')::float8 AS value
     FROM ins i CROSS JOIN LATERAL jsonb_each(i.values) kv
 ),
--- Buckets with date_bin() (epoch-aligned, the same buckets as floor(epoch / width) * width, without the
--- numeric arithmetic), and only once per reading: 15 min and 1 h are folded from the 1 min groups.
-m1 AS (
-    SELECT sensor_id, property, date_bin('1 minute', time, '1970-01-01 00:00:00+00') AS bucket,
-           count(*)::int AS n, sum(value) AS total, min(value) AS minimum, max(value) AS maximum
-    FROM vals GROUP BY 1, 2, 3
-),
-rolled AS (
-    INSERT INTO telemetry_rollup AS r (resolution, sensor_id, property, bucket, n, total, minimum, maximum)
-    SELECT '1m', sensor_id, property, bucket, n, total, minimum, maximum FROM m1
-    UNION ALL
-    SELECT res.name, m1.sensor_id, m1.property, date_bin(res.width, m1.bucket, '1970-01-01 00:00:00+00'),
-           sum(m1.n), sum(m1.total), min(m1.minimum), max(m1.maximum)
-    FROM m1 CROSS JOIN (VALUES ('15m', interval '15 minutes'), ('1h', interval '1 hour')) AS res(name, width)
-    GROUP BY 1, 2, 3, 4
-    ORDER BY 1, 2, 3, 4  -- one lock order for every writer: no deadlocks between ingest processes
-    ON CONFLICT (resolution, sensor_id, property, bucket) DO UPDATE
-        SET n = r.n + EXCLUDED.n, total = r.total + EXCLUDED.total,
-            minimum = least(r.minimum, EXCLUDED.minimum), maximum = greatest(r.maximum, EXCLUDED.maximum)
+-- The rollups are folded in later (fold_rollups): here only the readings actually inserted are queued.
+pending AS (
+    INSERT INTO telemetry_pending_rollup (sensor_id, time, values) SELECT sensor_id, time, values FROM ins
     RETURNING 1
 ),
 newest AS (
@@ -269,6 +255,57 @@ newest AS (
 )
 SELECT sensor_id, time FROM ins
 """
+
+
+_FOLD_SQL = """
+WITH moved AS (
+    DELETE FROM telemetry_pending_rollup RETURNING sensor_id, time, values
+),
+vals AS (
+    SELECT m.sensor_id, m.time, kv.key AS property, (kv.value #>> '{}')::float8 AS value
+    FROM moved m
+    JOIN sensors_sensor s ON s.id = m.sensor_id  -- a sensor deleted meanwhile leaves no orphan rollups
+    CROSS JOIN LATERAL jsonb_each(m.values) kv
+),
+-- Buckets with date_bin() (epoch-aligned, the same buckets as floor(epoch / width) * width, without the
+-- numeric arithmetic), and only once per reading: 15 min and 1 h are folded from the 1 min groups.
+m1 AS (
+    SELECT sensor_id, property, date_bin('1 minute', time, '1970-01-01 00:00:00+00') AS bucket,
+           count(*)::int AS n, sum(value) AS total, min(value) AS minimum, max(value) AS maximum
+    FROM vals GROUP BY 1, 2, 3
+)
+INSERT INTO telemetry_rollup AS r (resolution, sensor_id, property, bucket, n, total, minimum, maximum)
+SELECT '1m', sensor_id, property, bucket, n, total, minimum, maximum FROM m1
+UNION ALL
+SELECT res.name, m1.sensor_id, m1.property, date_bin(res.width, m1.bucket, '1970-01-01 00:00:00+00'),
+       sum(m1.n), sum(m1.total), min(m1.minimum), max(m1.maximum)
+FROM m1 CROSS JOIN (VALUES ('15m', interval '15 minutes'), ('1h', interval '1 hour')) AS res(name, width)
+GROUP BY 1, 2, 3, 4
+ORDER BY 1, 2, 3, 4
+ON CONFLICT (resolution, sensor_id, property, bucket) DO UPDATE
+    SET n = r.n + EXCLUDED.n, total = r.total + EXCLUDED.total,
+        minimum = least(r.minimum, EXCLUDED.minimum), maximum = greatest(r.maximum, EXCLUDED.maximum)
+"""
+FOLD_LOCK = 7_404_211  # pg advisory lock key: one folder at a time
+
+
+def fold_rollups(*, wait: bool = False) -> int | None:
+    """Move the readings queued by ingest into the 1 min / 15 min / 1 h rollups (count, sum, min, max), in
+    one transaction: each reading is counted exactly once, whoever calls this and however often. Returns the
+    number of rollup rows written. If another process is folding right now: wait for it and fold what is left
+    (wait=True: the caller's own readings are in the rollups when this returns), or return None at once (the
+    MQTT worker: it folds again a second later).
+    Readings of one sensor that arrived together land in one rollup row: the fuller the queue (a backlog
+    after an outage), the fewer rows per reading."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        if wait:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [FOLD_LOCK])
+        else:
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [FOLD_LOCK])
+            if not cursor.fetchone()[0]:
+                return None
+        cursor.execute(_FOLD_SQL)
+        return max(cursor.rowcount, 0)
 
 
 def _write(candidates: Sequence[_Candidate]) -> set[tuple[int, datetime]]:

@@ -4,8 +4,8 @@
   (time), monthly partitions plus a default one, a BRIN index on time and a unique index on (sensor, time)
   that makes ingest idempotent). One row per reading: its properties in `values`.
 - LatestValue: the newest value of each (sensor, property).
-- Rollup: per (resolution, sensor, property, bucket) the count, sum, min and max, maintained by the ingest
-  transaction; mean = sum / count.
+- Rollup: per (resolution, sensor, property, bucket) the count, sum, min and max, folded in from the
+  readings ingest queues in telemetry_pending_rollup (ingest.fold_rollups, migration 0006); mean = sum / count.
   Both are updated by every ingest batch, so they are tuned for updates (migration 0004): fillfactor 70 /
   50 so that an update fits on its page (a HOT update, no index entries), no FK constraint, no extra
   sensor_id index.

@@ -21,13 +21,14 @@ from django.db import close_old_connections, connection
 from django.db.utils import InterfaceError, OperationalError
 from django.utils import timezone
 
-from .ingest import IncomingReading, IngestResult, ensure_partitions, ingest
+from .ingest import IncomingReading, IngestResult, ensure_partitions, fold_rollups, ingest
 from .models import QuarantinedReading, QuarantineReason
 from .services import after_ingest, evaluate_alerts
 
 log = logging.getLogger(__name__)
 TOPIC = "citytwin/v1/sensors/+/readings"
 ALERT_EVERY_S = 5.0
+FOLD_EVERY_S = 1.0
 
 
 @dataclass
@@ -64,6 +65,8 @@ class IngestWorker:
         self.stats = WorkerStats()
         self.alert_sensors: set[int] = set()
         self.alerts_at = 0.0
+        self.unfolded = True  # fold whatever an earlier run left queued
+        self.folded_at = 0.0
         self.client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False, manual_ack=True
         )
@@ -121,19 +124,35 @@ class IngestWorker:
         for m in messages:  # only now, after the commit, and before anything slower
             self.client.ack(m.mid, m.qos)
         after_ingest(result, evaluate=False)
-        # Rules look at minutes of data: evaluate the sensors seen since the last time every few seconds,
-        # not after every batch (it was 80 % of the worker's time in bench/bench_ingest.py).
         self.alert_sensors |= {r.sensor_id for r in result.stored}
-        if self.alert_sensors and time.monotonic() - self.alerts_at >= ALERT_EVERY_S:
-            try:
-                evaluate_alerts(sensor_ids=self.alert_sensors)
-            except Exception:  # noqa: BLE001 - alerting must never stop ingest
-                log.exception("alert evaluation failed")
-            self.alert_sensors, self.alerts_at = set(), time.monotonic()
+        if result.stored:
+            self.unfolded = True
         self.stats.batches += 1
         self.stats.received += len(messages)
         self.stats.stored += len(result.stored)
         self.stats.rejected += len(result.rejected)
+
+    def _periodic(self) -> None:
+        """Fold the stored readings into the rollups every FOLD_EVERY_S (many readings per rollup row when
+        they arrive fast), then evaluate alerts for the sensors seen since the last time every ALERT_EVERY_S:
+        rules look at minutes of data (evaluating after every batch was 80 % of the worker's time)."""
+        now = time.monotonic()
+        if self.unfolded and now - self.folded_at >= FOLD_EVERY_S:
+            try:
+                if fold_rollups() is not None:  # None: another process held the lock; again next time
+                    self.unfolded = False
+            except (OperationalError, InterfaceError):
+                log.warning("could not fold rollups (database unavailable); trying again")
+                connection.close()
+            except Exception:  # noqa: BLE001 - the readings stay queued; ingest goes on
+                log.exception("folding rollups failed")
+            self.folded_at = now
+        if self.alert_sensors and not self.unfolded and now - self.alerts_at >= ALERT_EVERY_S:
+            try:
+                evaluate_alerts(sensor_ids=self.alert_sensors)
+            except Exception:  # noqa: BLE001 - alerting must never stop ingest
+                log.exception("alert evaluation failed")
+            self.alert_sensors, self.alerts_at = set(), now
 
     def _store_one_by_one(self, batch: list[IncomingReading]) -> IngestResult:
         total = IngestResult(received=len(batch))
@@ -179,6 +198,7 @@ class IngestWorker:
                         self.queue.extendleft(reversed(messages))
                         connection.close()
                         time.sleep(1)
+                self._periodic()
                 if time.monotonic() - last_report > 30:
                     last_report = time.monotonic()
                     log.info("ingest: %s", self.stats)

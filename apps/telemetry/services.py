@@ -15,7 +15,7 @@ from django.utils import timezone
 from apps.streaming.publish import publish
 
 from .catalog import HEADLINE
-from .ingest import IncomingReading, IngestResult, StoredReading, ingest
+from .ingest import IncomingReading, IngestResult, StoredReading, fold_rollups, ingest
 from .models import Alert, AlertEvent, AlertKind, AlertRule, Comparison
 from .selectors import alert_item
 from .topics import ALERTS_GROUP, READINGS_GROUP
@@ -41,8 +41,11 @@ def reading_item(r: StoredReading) -> dict[str, Any]:
 def ingest_readings(
     batch: Sequence[IncomingReading], *, now: datetime | None = None, evaluate: bool = True
 ) -> IngestResult:
-    """Store a batch (ingest() commits), then stream what was stored and evaluate alerts for its sensors."""
+    """Store a batch (ingest() commits), fold it into the rollups, then stream what was stored and evaluate
+    alerts for its sensors."""
     result = ingest(batch, now=now)
+    if result.stored:
+        fold_rollups(wait=True)
     after_ingest(result, evaluate=evaluate)
     return result
 
