@@ -306,6 +306,18 @@ def alert_cost(conn: object, ids: list[int], last: datetime) -> None:
     from apps.telemetry.models import AlertRule
 
     now = last + timedelta(minutes=1)
+    # Ingest keeps telemetry_latest; this generated history has only rollups: give each sensor its newest
+    # minute as its latest value (what ingest would have left), once.
+    conn.execute(  # type: ignore[attr-defined]
+        """INSERT INTO telemetry_latest (sensor_id, property, time, value, received_at)
+           SELECT DISTINCT ON (sensor_id, property) sensor_id, property, bucket + interval '59 seconds',
+                  total / n, bucket + interval '1 minute'
+           FROM telemetry_rollup
+           WHERE resolution = '1m' AND sensor_id = ANY(%s) AND bucket > %s::timestamptz - interval '1 day'
+           ORDER BY sensor_id, property, bucket DESC
+           ON CONFLICT (sensor_id, property) DO NOTHING""",
+        [ids, last],
+    )
     queries = []
     for rule in AlertRule.objects.filter(enabled=True).order_by("id"):
         params = {

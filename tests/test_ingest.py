@@ -234,3 +234,45 @@ def test_read_back_is_role_checked(api, api_as, planner, sensors) -> None:  # no
     assert (
         api.get("/api/sensors/aq-1/readings/?resolution=raw&start=2026-01-01T00:00:00Z").status_code == 400
     )  # too long
+
+
+def test_a_threshold_rule_opens_an_alert_and_resolves_it(sensors) -> None:  # noqa: ANN001
+    from apps.telemetry.models import Alert
+    from apps.telemetry.services import evaluate_alerts
+
+    aq = sensors["aq-1"]
+    ingest([mqtt("aq-1", reading(m, pm2_5=40.0)) for m in range(16, -1, -1)], now=NOW)  # 17 minutes above 25
+    fold_rollups()
+    evaluate_alerts(sensor_ids={aq.pk}, now=NOW + timedelta(seconds=30))
+    alert = Alert.objects.get(sensor=aq, property="pm2_5", resolved_at__isnull=True)
+    assert alert.kind == "threshold" and alert.rule.name == "PM2.5 above 25 µg/m³" and alert.value == 40.0
+
+    later = NOW + timedelta(minutes=20)  # then 17 minutes of clean air
+    ingest([mqtt("aq-1", reading(-m, pm2_5=10.0)) for m in range(1, 18)], now=later)
+    fold_rollups()
+    evaluate_alerts(sensor_ids={aq.pk}, now=later)
+    alert.refresh_from_db()
+    assert alert.resolved_at is not None
+
+
+def test_a_reading_far_from_the_same_hour_of_previous_days_is_flagged_as_an_anomaly(sensors) -> None:  # noqa: ANN001
+    from apps.telemetry.models import Alert
+    from apps.telemetry.services import evaluate_alerts
+
+    aq = sensors["aq-1"]
+    hour = NOW.replace(minute=0, second=0, microsecond=0)
+    for day, mean in enumerate((9.0, 11.0, 10.0, 12.0, 8.0), start=1):  # the same hour on 5 earlier days
+        Rollup.objects.create(
+            resolution="1h", sensor=aq, property="pm2_5", bucket=hour - timedelta(days=day), n=4,
+            total=4 * mean, minimum=mean, maximum=mean,
+        )  # fmt: skip
+    ingest([mqtt("aq-1", reading(0, pm2_5=10.5))], now=NOW)
+    fold_rollups()
+    evaluate_alerts(sensor_ids={aq.pk}, now=NOW)
+    assert not Alert.objects.filter(sensor=aq, kind="anomaly").exists()  # z = 0.3: normal
+
+    ingest([mqtt("aq-1", reading(-0.5, pm2_5=60.0))], now=NOW)  # same 15 min bucket: its mean is 35.25
+    fold_rollups()
+    evaluate_alerts(sensor_ids={aq.pk}, now=NOW + timedelta(minutes=1))
+    alert = Alert.objects.get(sensor=aq, kind="anomaly")
+    assert alert.property == "pm2_5" and alert.value == pytest.approx(35.25)
