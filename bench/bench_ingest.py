@@ -676,26 +676,8 @@ def stage_breakdown(cleaner: Cleaner, rows: list[tuple], size: int = 2000) -> No
         )
         for _, code, when, seq, values, _ in rows[:size]
     ]
-    stages: dict[str, float] = {}
-
-    def timed(name: str, fn):  # noqa: ANN001, ANN202
-        def wrapper(*a, **k):  # noqa: ANN002, ANN003, ANN202
-            t0 = time.perf_counter()
-            try:
-                return fn(*a, **k)
-            finally:
-                stages[name] = stages.get(name, 0.0) + time.perf_counter() - t0
-
-        return wrapper
-
-    statements: list[tuple[str, float]] = []
-
-    def sql_timer(execute, sql, params, many, context):  # noqa: ANN001, ANN202
-        t0 = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            statements.append((" ".join(sql.split())[:100], time.perf_counter() - t0))
+    timer = bl.StageTimer(sql_width=100)
+    stages, statements, timed, sql_timer = timer.stages, timer.statements, timer.timed, timer.sql_timer
 
     wrapped = {
         (ing, "_sensors_by_code"): "ingest: _sensors_by_code (sensor lookup)",
@@ -703,6 +685,7 @@ def stage_breakdown(cleaner: Cleaner, rows: list[tuple], size: int = 2000) -> No
         (ing, "_check_rates"): "ingest: _check_rates",
         (ing, "_write"): "ingest: _write (COPY to stage + write SQL)",
         (services, "ingest"): "ingest() in all (checks + transaction + commit)",
+        (services, "fold_rollups"): "fold_rollups (the queued readings into the rollups)",
         (services, "publish"): "publish to the channel layer",
         (services, "evaluate_alerts"): "evaluate_alerts",
     }

@@ -169,26 +169,8 @@ def stage_breakdown(path: Path, source: str) -> None:
 
     from apps.imports import services
 
-    stages: dict[str, float] = {}
-
-    def timed(name: str, fn):  # noqa: ANN001, ANN202
-        def wrapper(*a, **k):  # noqa: ANN002, ANN003, ANN202
-            t0 = time.perf_counter()
-            try:
-                return fn(*a, **k)
-            finally:
-                stages[name] = stages.get(name, 0.0) + time.perf_counter() - t0
-
-        return wrapper
-
-    statements: list[tuple[str, float]] = []
-
-    def sql_timer(execute, sql, params, many, context):  # noqa: ANN001, ANN202
-        t0 = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            statements.append((" ".join(sql.split())[:90], time.perf_counter() - t0))
+    timer = bl.StageTimer(sql_width=90)
+    stages, statements, timed, sql_timer = timer.stages, timer.statements, timer.timed, timer.sql_timer
 
     originals = {n: getattr(services, n) for n in ("file_sha256", "read_layers", "prepare_layer", "_copy_rows")}
     labels = {

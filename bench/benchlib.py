@@ -566,3 +566,30 @@ if __name__ == "__main__":
         prepare_bench_db()
     else:
         raise SystemExit("usage: python bench/benchlib.py prepare")
+
+
+class StageTimer:
+    """Wall time per named stage (wrap a function with timed()) and per SQL statement (sql_timer is a
+    django.db.connection.execute_wrapper), for the benchmarks' "where the time goes" sections."""
+
+    def __init__(self, sql_width: int = 100) -> None:
+        self.stages: dict[str, float] = {}
+        self.statements: list[tuple[str, float]] = []
+        self.sql_width = sql_width
+
+    def timed(self, name: str, fn):  # noqa: ANN001, ANN201
+        def wrapper(*a, **k):  # noqa: ANN002, ANN003, ANN202
+            t0 = time.perf_counter()
+            try:
+                return fn(*a, **k)
+            finally:
+                self.stages[name] = self.stages.get(name, 0.0) + time.perf_counter() - t0
+
+        return wrapper
+
+    def sql_timer(self, execute, sql, params, many, context):  # noqa: ANN001, ANN201
+        t0 = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.statements.append((" ".join(sql.split())[: self.sql_width], time.perf_counter() - t0))
