@@ -66,7 +66,7 @@ class IngestWorker:
         self.alert_sensors: set[int] = set()
         self.alerts_at = 0.0
         self.unfolded = True  # fold whatever an earlier run left queued
-        self.folded_at = 0.0
+        self.lock = threading.Lock()
         self.client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False, manual_ack=True
         )
@@ -124,35 +124,57 @@ class IngestWorker:
         for m in messages:  # only now, after the commit, and before anything slower
             self.client.ack(m.mid, m.qos)
         after_ingest(result, evaluate=False)
-        self.alert_sensors |= {r.sensor_id for r in result.stored}
-        if result.stored:
-            self.unfolded = True
+        with self.lock:  # for the maintenance thread: fold these, then evaluate alerts for their sensors
+            self.alert_sensors |= {r.sensor_id for r in result.stored}
+            if result.stored:
+                self.unfolded = True
         self.stats.batches += 1
         self.stats.received += len(messages)
         self.stats.stored += len(result.stored)
         self.stats.rejected += len(result.rejected)
 
-    def _periodic(self) -> None:
-        """Fold the stored readings into the rollups every FOLD_EVERY_S (many readings per rollup row when
-        they arrive fast), then evaluate alerts for the sensors seen since the last time every ALERT_EVERY_S:
-        rules look at minutes of data (evaluating after every batch was 80 % of the worker's time)."""
-        now = time.monotonic()
-        if self.unfolded and now - self.folded_at >= FOLD_EVERY_S:
+    def _maintain_forever(self) -> None:
+        """The maintenance thread, with its own database connection, so that neither holds up the ingest
+        loop: every FOLD_EVERY_S it folds the stored readings into the rollups (many readings per rollup row
+        when they arrive fast), and every ALERT_EVERY_S it evaluates alerts for the sensors seen since the last
+        time (rules look at minutes of data; evaluating after every batch was 80 % of the worker's time)."""
+        try:
+            while not self.stop_event.wait(FOLD_EVERY_S):
+                self._maintain()
+        finally:
+            connection.close()  # this thread's connection
+
+    def _maintain(self) -> None:
+        with self.lock:
+            unfolded, self.unfolded = self.unfolded, False
+        if unfolded:
             try:
-                if fold_rollups() is not None:  # None: another process held the lock; again next time
-                    self.unfolded = False
+                if fold_rollups() is None:  # another process held the lock: again next time
+                    with self.lock:
+                        self.unfolded = True
             except (OperationalError, InterfaceError):
                 log.warning("could not fold rollups (database unavailable); trying again")
                 connection.close()
+                with self.lock:
+                    self.unfolded = True
+                return
             except Exception:  # noqa: BLE001 - the readings stay queued; ingest goes on
                 log.exception("folding rollups failed")
-            self.folded_at = now
-        if self.alert_sensors and not self.unfolded and now - self.alerts_at >= ALERT_EVERY_S:
+                with self.lock:
+                    self.unfolded = True
+                return
+        now = time.monotonic()
+        if now - self.alerts_at < ALERT_EVERY_S:
+            return
+        with self.lock:
+            sensors, self.alert_sensors = self.alert_sensors, set()
+        self.alerts_at = now
+        if sensors:
             try:
-                evaluate_alerts(sensor_ids=self.alert_sensors)
+                evaluate_alerts(sensor_ids=sensors)
             except Exception:  # noqa: BLE001 - alerting must never stop ingest
                 log.exception("alert evaluation failed")
-            self.alert_sensors, self.alerts_at = set(), now
+                connection.close()
 
     def _store_one_by_one(self, batch: list[IncomingReading]) -> IngestResult:
         total = IngestResult(received=len(batch))
@@ -181,6 +203,8 @@ class IngestWorker:
         ensure_partitions()
         self.client.connect_async(self.host, self.port, keepalive=30)
         self.client.loop_start()
+        maintenance = threading.Thread(target=self._maintain_forever, name="ingest-maintenance", daemon=True)
+        maintenance.start()
         started = last_report = time.monotonic()
         try:
             while not self.stop_event.is_set():
@@ -198,11 +222,12 @@ class IngestWorker:
                         self.queue.extendleft(reversed(messages))
                         connection.close()
                         time.sleep(1)
-                self._periodic()
                 if time.monotonic() - last_report > 30:
                     last_report = time.monotonic()
                     log.info("ingest: %s", self.stats)
         finally:
+            self.stop_event.set()
+            maintenance.join(timeout=60)
             self.client.loop_stop()
             self.client.disconnect()
         return self.stats
