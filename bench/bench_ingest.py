@@ -65,6 +65,7 @@ PREFIX = "bench-ing"
 PROBE_CODE = "bench-ing-probe"  # an unknown sensor: its readings are quarantined, which shows the worker is live
 TOPIC = "citytwin/v1/sensors/{code}/readings"
 MQTT_GOAL, HTTP_GOAL = 0.4, 0.5
+GATEWAY_BATCH = 50
 COLUMNS = "sensor_id, time, received_at, seq, values"
 
 
@@ -77,6 +78,15 @@ def child_publish(args: argparse.Namespace) -> None:
 
     with open(args.file) as fh:
         lines = [line.rstrip("\n").split("\t", 1) for line in fh][args.index :: args.of]
+    if args.per_message > 1:  # a gateway: JSON arrays of up to K readings of one sensor, in time order
+        by_code: dict[str, list[str]] = {}
+        for code, payload in lines:
+            by_code.setdefault(code, []).append(payload)
+        lines = [
+            [code, "[" + ",".join(payloads[k : k + args.per_message]) + "]"]
+            for code, payloads in by_code.items()
+            for k in range(0, len(payloads), args.per_message)
+        ]
     n = len(lines)
     state = {"published": 0, "acked": 0, "t0": time.time(), "t1": time.time()}
     done = threading.Event()
@@ -412,6 +422,7 @@ def run_mqtt(
     broker_overrides: dict[str, str] | None = None,
     profile: Path | None = None,
     tag: str = "",
+    per_message: int = 1,
 ) -> dict:
     """A fresh private broker and a fresh worker; P publishers send all n readings; poll until all are
     stored or max_seconds after the publishers started. Both processes are stopped afterwards (the broker's
@@ -439,6 +450,8 @@ def run_mqtt(
                         str(publishers),
                         "--timeout",
                         str(max_seconds),
+                        "--per-message",
+                        str(per_message),
                     ],
                     log_name=f"ingest_publisher_{i}.out",
                 )
@@ -472,6 +485,7 @@ def run_mqtt(
             "published": sum(st["published"] for st in stats),
             "acked": acked,
             "publish_rate": acked / pub_secs if pub_secs else float("nan"),
+            "per_message": per_message,
             "worker_log": log_tail,
             "fold_lag": fold_lag,
             "broker": broker.cmd_text,
@@ -490,7 +504,7 @@ def mqtt_text(m: dict) -> str:
     done = "all" if m["complete"] else f"time limit: {m['stored']:,} of {m['n']:,}"
     return (
         f"{m['rate']:8,.0f} rows/s ({done} stored, {m['seconds']:.1f} s first to last commit; broker acked the "
-        f"publishers {m['acked']:,} at {m['publish_rate']:,.0f}/s; rollups complete {m['fold_lag']:.1f} s after "
+        f"publishers {m['acked']:,} messages at {m['publish_rate']:,.0f}/s; rollups complete {m['fold_lag']:.1f} s after "
         "that)"
     )
 
@@ -751,6 +765,7 @@ def main() -> None:
         ap.add_argument("--index", type=int, default=0)
         ap.add_argument("--of", type=int, default=1)
         ap.add_argument("--timeout", type=float, default=600)
+        ap.add_argument("--per-message", type=int, default=1)
         ap.add_argument("--rate", type=int, default=1000)
         ap.add_argument("--seconds", type=float, default=10)
         args = ap.parse_args()
@@ -836,6 +851,9 @@ def main() -> None:
             "autosave_on_changes": "true",
         },
         "broker without persistence (dev.conf with persistence false: the worker alone)": {"persistence": "false"},
+        # not a broker setting: the same readings as JSON arrays of 50 per message (a gateway, or a device
+        # uploading its buffer; docs/ingest.md), stack broker
+        f"gateway messages of {GATEWAY_BATCH} readings each (stack broker)": {"per_message": str(GATEWAY_BATCH)},
     }
     with bl.Server("ingest_server.log") as server:
         probe = Broker()
@@ -884,6 +902,8 @@ def main() -> None:
         by_variant = {}
         for label, overrides in list(variants.items())[1:]:
             cleaner()
+            broker_overrides = dict(overrides or {})
+            per_message = int(broker_overrides.pop("per_message", 1))
             v = run_mqtt(
                 cleaner,
                 conn,
@@ -892,7 +912,8 @@ def main() -> None:
                 n,
                 args.publishers,
                 args.max_seconds,
-                broker_overrides=overrides,
+                broker_overrides=broker_overrides or None,
+                per_message=per_message,
             )
             by_variant[label] = v
             print(f"  {label}:\n    {mqtt_text(v)}")

@@ -276,3 +276,27 @@ def test_a_reading_far_from_the_same_hour_of_previous_days_is_flagged_as_an_anom
     evaluate_alerts(sensor_ids={aq.pk}, now=NOW + timedelta(minutes=1))
     alert = Alert.objects.get(sensor=aq, kind="anomaly")
     assert alert.property == "pm2_5" and alert.value == pytest.approx(35.25)
+
+
+def test_a_message_may_carry_several_readings_of_its_sensor(sensors) -> None:  # noqa: ANN001
+    gateway = [
+        reading(3, pm2_5=10.0),
+        reading(2, pm2_5=11.0),
+        reading(1, pm2_5=5000.0),  # out of range: quarantined on its own
+        "not a reading",
+        reading(0, pm2_5=12.0),
+    ]
+    result = ingest(
+        [
+            mqtt("aq-1", gateway),
+            mqtt("aq-1", []),
+            mqtt("aq-1", [{}] * 1001),  # more than a message may carry
+        ],
+        now=NOW,
+    )
+    assert sorted(r.values["pm2_5"] for r in result.stored) == [10.0, 11.0, 12.0]
+    rejected = {(r.index, r.reason): r for r in result.rejected}
+    assert sorted(rejected) == [(0, "malformed"), (0, "out_of_range"), (1, "malformed"), (2, "malformed")]
+    assert "element 3 of the array" in rejected[0, "malformed"].detail and "1..1000" in rejected[2, "malformed"].detail
+    payloads = dict(QuarantinedReading.objects.filter(sensor_code="aq-1").values_list("reason", "payload"))
+    assert json.loads(payloads["out_of_range"])["values"] == {"pm2_5": 5000.0}  # the reading, not the message

@@ -28,6 +28,7 @@ from .catalog import properties_of
 from .models import QuarantinedReading, QuarantineReason
 
 MAX_STORED_PAYLOAD = 4096
+MAX_READINGS_PER_MESSAGE = 1000
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,8 @@ class Rejection:
     reason: str
     detail: str
     time: datetime | None = None
+    # The reading itself when its message carried several (a JSON array): quarantined on its own.
+    item: Any = None
 
 
 @dataclass
@@ -79,6 +82,7 @@ class _Candidate:
     seq: int | None
     values: dict[str, float]
     received_at: datetime
+    item: Any = None  # the reading, if its message held several
 
 
 class _Reject(Exception):
@@ -110,7 +114,7 @@ class _Limits:
         return cls(conf.max_payload_bytes(), conf.max_future(), conf.max_past(), now)
 
 
-def _parse(message: IncomingReading, limits: _Limits) -> dict[str, Any]:
+def _parse(message: IncomingReading, limits: _Limits) -> dict[str, Any] | list[Any]:
     payload = message.payload
     if isinstance(payload, bytes):
         if len(payload) > limits.max_payload:
@@ -119,8 +123,16 @@ def _parse(message: IncomingReading, limits: _Limits) -> dict[str, Any]:
             payload = json.loads(payload)
         except (UnicodeDecodeError, ValueError) as exc:
             raise _Reject(QuarantineReason.MALFORMED, f"not JSON: {exc}") from exc
+    if isinstance(payload, list) and isinstance(message.payload, bytes):
+        # A gateway, or a device uploading its buffer: several readings of the topic's sensor in one message.
+        if not payload or len(payload) > MAX_READINGS_PER_MESSAGE:
+            raise _Reject(
+                QuarantineReason.MALFORMED,
+                f"an array must hold 1..{MAX_READINGS_PER_MESSAGE} readings, not {len(payload)}",
+            )
+        return payload
     if not isinstance(payload, dict):
-        raise _Reject(QuarantineReason.MALFORMED, "a reading must be a JSON object")
+        raise _Reject(QuarantineReason.MALFORMED, "a reading must be a JSON object (or an array of them)")
     return payload
 
 
@@ -219,7 +231,9 @@ def _check_rates(
                 break
         if problem:
             rejected.append(
-                Rejection(cand.index, cand.sensor["code"], QuarantineReason.RATE_OF_CHANGE, problem, cand.time)
+                Rejection(
+                    cand.index, cand.sensor["code"], QuarantineReason.RATE_OF_CHANGE, problem, cand.time, cand.item
+                )
             )
             cand.values = {}
         else:
@@ -343,16 +357,29 @@ def ingest(batch: Sequence[IncomingReading], *, now: datetime | None = None) -> 
     now = now or timezone.now()
     result = IngestResult(received=len(batch))
     limits = _Limits.read(now)
-    parsed: list[tuple[int, IncomingReading, dict[str, Any]]] = []
+    # (message index, message, one reading, the reading again if its message held several)
+    parsed: list[tuple[int, IncomingReading, dict[str, Any], Any]] = []
     for index, message in enumerate(batch):
         try:
-            parsed.append((index, message, _parse(message, limits)))
+            body = _parse(message, limits)
         except _Reject as rej:
             result.rejected.append(Rejection(index, message.sensor_code or "", rej.reason, rej.detail))
-    sensors = _sensors_by_code((m.sensor_code or str(body.get("sensor") or "")) for _, m, body in parsed)
+            continue
+        if isinstance(body, dict):
+            parsed.append((index, message, body, None))
+            continue
+        for k, item in enumerate(body):
+            if isinstance(item, dict):
+                parsed.append((index, message, item, item))
+            else:
+                detail = f"element {k} of the array is not a JSON object"
+                result.rejected.append(
+                    Rejection(index, message.sensor_code or "", QuarantineReason.MALFORMED, detail, item=item)
+                )
+    sensors = _sensors_by_code((m.sensor_code or str(body.get("sensor") or "")) for _, m, body, _ in parsed)
     candidates: list[_Candidate] = []
     seen: dict[tuple[int, datetime], tuple[int, dict[str, float]]] = {}
-    for index, message, body in parsed:
+    for index, message, body, item in parsed:
         code = message.sensor_code or str(body.get("sensor") or "")
         try:
             if not code:
@@ -381,9 +408,9 @@ def ingest(batch: Sequence[IncomingReading], *, now: datetime | None = None) -> 
                     when,
                 )
             seen[key] = (index, values)
-            candidates.append(_Candidate(index, sensor, when, seq, values, message.received_at))
+            candidates.append(_Candidate(index, sensor, when, seq, values, message.received_at, item))
         except _Reject as rej:
-            result.rejected.append(Rejection(index, code, rej.reason, rej.detail, rej.time))
+            result.rejected.append(Rejection(index, code, rej.reason, rej.detail, rej.time, item))
 
     with transaction.atomic():
         # Traffic and energy properties have no rate limit: no previous values to fetch for them.
@@ -407,6 +434,7 @@ def ingest(batch: Sequence[IncomingReading], *, now: datetime | None = None) -> 
                         QuarantineReason.DUPLICATE,
                         f"already stored for this sensor and time with other values: {already.get(key)}",
                         c.time,
+                        c.item,
                     )
                 )
         if result.rejected:
@@ -420,7 +448,7 @@ def ingest(batch: Sequence[IncomingReading], *, now: datetime | None = None) -> 
                         reading_time=r.time,
                         reason=r.reason,
                         detail=r.detail,
-                        payload=_payload_text(by_index[r.index].payload),
+                        payload=_payload_text(r.item if r.item is not None else by_index[r.index].payload),
                     )
                     for r in result.rejected
                 ]
