@@ -37,6 +37,8 @@ class FakeSocket:
 
     def too_slow(self) -> None:
         self.slow = True
+        for hub, sub in getattr(self, "filed", []):  # as the consumer does: its subscriptions leave the hub
+            hub.remove(sub)
 
     def resync(self, sub: Subscription, reason: str) -> None:
         self.resyncs.append(reason)
@@ -126,14 +128,18 @@ async def test_a_subscription_collects_before_its_snapshot_and_sends_after_it() 
 async def test_a_slow_socket_collects_and_is_closed_after_the_timeout_without_holding_up_the_others() -> None:
     hub = Hub()
     slow, stuck, fast = FakeSocket(busy=1.0), FakeSocket(busy=SEND_TIMEOUT_S + 1), FakeSocket()
-    for socket, sub_id in ((slow, "s"), (stuck, "t"), (fast, "f")):
+    for socket, sub_id in ((slow, "s"), (fast, "f")):
         hub.file(readings_sub(socket, sub_id))
+    stuck_sub = readings_sub(stuck, "t", kinds=["traffic"])  # alone in its group: closing it empties the group
+    stuck.filed = [(hub, stuck_sub)]
+    hub.file(stuck_sub)
     hub.on_batch({"topic": "readings", "seq": 1, "items": [reading("a", value=1)]})
     await flush(hub)
     hub.on_batch({"topic": "readings", "seq": 2, "items": [reading("a", value=2), reading("b")]})
     await flush(hub)
     assert [u["seq"] for u in fast.sent] == [1, 2]
     assert slow.sent == [] and not slow.slow and stuck.slow
+    assert stuck_sub not in {sub for group in hub.subs["readings"].values() for sub in group}
     slow.busy = 0.0  # it caught up: one update with the newest of everything it missed
     await flush(hub)
     assert [(u["seq"], {i["sensor"]: i["values"]["v"] for i in u["items"]}) for u in slow.sent] == [

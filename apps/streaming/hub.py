@@ -300,8 +300,9 @@ class Hub:
         now = time.monotonic()
         waiting = 0
         out: list[tuple[Socket, str]] = []
-        for groups in self.subs.values():
-            for group in groups.values():
+        # copies: a socket closed as too slow removes its subscriptions (and maybe their group) meanwhile
+        for groups in list(self.subs.values()):
+            for group in list(groups.values()):
                 for sub in list(group):
                     if not sub.pending:
                         continue
