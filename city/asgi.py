@@ -1,9 +1,10 @@
-"""The ASGI entry point (uvicorn serves it): HTTP goes to Django; websockets to the one Channels consumer
-at /ws/, behind the same-origin check and the session (see apps/streaming)."""
+"""The ASGI entry point (uvicorn serves it): HTTP goes to Django behind the request body limit; websockets
+to the one Channels consumer at /ws/, behind the same-origin check and the session (see apps/streaming)."""
 
 from __future__ import annotations
 
 import os
+from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "city.settings.dev")
 
@@ -12,6 +13,28 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 
 django_asgi_app = get_asgi_application()
 
-from apps.streaming.routing import websocket_application  # noqa: E402  (needs the apps loaded)
+from django.conf import settings  # noqa: E402
 
-application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_application()})
+from apps.accounts.identity import role_of_scope  # noqa: E402  (needs the apps loaded)
+from apps.accounts.models import DATA_EDITOR_ROLES  # noqa: E402
+from apps.core.request_limits import RequestBodyLimit  # noqa: E402
+from apps.streaming.routing import websocket_application  # noqa: E402
+
+# Room for the multipart envelope and the form's other fields around the uploaded file.
+MULTIPART_SLACK = 1024 * 1024
+UPLOAD_PATHS = frozenset({"/imports/upload/"})
+
+
+async def upload_limit(scope: dict[str, Any]) -> int | None:
+    """The upload page takes files up to CITYTWIN_MAX_UPLOAD_MB, from the roles that may load data only."""
+    if scope.get("method") != "POST" or scope.get("path") not in UPLOAD_PATHS:
+        return None
+    if await role_of_scope(scope) not in DATA_EDITOR_ROLES:
+        return None
+    return int(settings.CITYTWIN_MAX_UPLOAD_MB) * 1024 * 1024 + MULTIPART_SLACK
+
+
+http_application = RequestBodyLimit(
+    django_asgi_app, default_limit=int(settings.CITYTWIN_MAX_BODY_KB) * 1024, larger_limit=upload_limit
+)
+application = ProtocolTypeRouter({"http": http_application, "websocket": websocket_application()})

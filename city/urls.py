@@ -7,11 +7,14 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from apps.accounts.forms import AdminLoginForm, LoginForm
 from apps.core.health import healthz
+
+admin.site.login_form = AdminLoginForm
 
 urlpatterns = [
     path("", include("apps.maps.urls")),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", auth_views.LoginView.as_view(authentication_form=LoginForm), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/", include("city.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -46,3 +46,10 @@ def test_production_passes_the_deployment_checklist() -> None:
 def test_demo_accounts_are_refused_outside_the_embedded_stack() -> None:
     with pytest.raises(CommandError, match="demo accounts are disabled"):
         call_command("create_demo_accounts")
+
+
+@pytest.mark.parametrize("key", ["", "short", "x" * 60, "insecure-" + "a1b2c3d4e5" * 6])
+def test_production_refuses_an_empty_or_weak_secret_key(key: str) -> None:
+    result = _manage("check", env={"DJANGO_SETTINGS_MODULE": "city.settings.prod", "DJANGO_SECRET_KEY": key})
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY is empty or too weak" in result.stderr

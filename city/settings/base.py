@@ -108,6 +108,12 @@ LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/map/"
 LOGOUT_REDIRECT_URL = "/"
 
+# The lockout backend refuses sign-ins after repeated failures (apps/accounts/lockout.py).
+AUTHENTICATION_BACKENDS = ["apps.accounts.backends.LockoutModelBackend"]
+CITYTWIN_LOGIN_MAX_FAILURES = env_int("CITYTWIN_LOGIN_MAX_FAILURES", 5)
+CITYTWIN_LOGIN_MAX_FAILURES_PER_IP = env_int("CITYTWIN_LOGIN_MAX_FAILURES_PER_IP", 30)
+CITYTWIN_LOGIN_LOCKOUT_S = env_int("CITYTWIN_LOGIN_LOCKOUT_S", 15 * 60)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -136,11 +142,13 @@ STATICFILES_DIRS = [BASE_DIR / "static", ("vendor/plotly", _plotly_dist())]
 MEDIA_ROOT = Path(env_str("CITYTWIN_MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 WHITENOISE_USE_FINDERS = True
 
-# Uploads: Django refuses larger bodies with a 400; the upload view checks the file itself against
-# CITYTWIN_MAX_UPLOAD_MB and answers 413 with a message.
-DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
-FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Request bodies: city/asgi.py answers 413 before Django reads a body over CITYTWIN_MAX_BODY_KB (any URL,
+# any client), except on the upload page for gis_staff and admin, who may send CITYTWIN_MAX_UPLOAD_MB.
+# Bodies under FILE_UPLOAD_MAX_MEMORY_SIZE stay in memory, so the default limit never touches the disk.
+CITYTWIN_MAX_BODY_KB = env_int("CITYTWIN_MAX_BODY_KB", 5 * 1024)
 CITYTWIN_MAX_UPLOAD_MB = env_int("CITYTWIN_MAX_UPLOAD_MB", 200)
+DATA_UPLOAD_MAX_MEMORY_SIZE = CITYTWIN_MAX_BODY_KB * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = CITYTWIN_MAX_BODY_KB * 1024
 
 # Security defaults (prod.py tightens cookies and HSTS).
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -161,7 +169,11 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "apps.core.exceptions.api_exception_handler",
     "PAGE_SIZE": 1000,
-    "DEFAULT_THROTTLE_RATES": {"anon": "600/min", "user": "6000/min"},
+    "DEFAULT_THROTTLE_CLASSES": ["apps.core.throttling.AnonThrottle", "apps.core.throttling.UserThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_str("CITYTWIN_THROTTLE_ANON", "600/min"),
+        "user": env_str("CITYTWIN_THROTTLE_USER", "6000/min"),
+    },
 }
 
 SPECTACULAR_SETTINGS = {

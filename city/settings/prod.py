@@ -4,8 +4,17 @@ import os
 
 os.environ["CITYTWIN_REQUIRE_SECRET"] = "1"  # noqa: S105 - a flag, not a secret
 
+from django.core.exceptions import ImproperlyConfigured  # noqa: E402
+
 from .base import *  # noqa: E402,F403
 from .env import env_bool, env_int  # noqa: E402
+
+# Django only warns (security.W009) about an empty or weak key; here it is a refusal to start.
+if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith(("django-insecure", "insecure-")):  # noqa: F405
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is empty or too weak: use at least 50 random characters, e.g. "
+        "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    )
 
 DEBUG = False
 CITYTWIN_DEMO_ACCOUNTS = False

@@ -12,8 +12,11 @@ ALLOWED_HOSTS = ["*"]
 # Each test session has fresh data: its own cache namespace (inherited by the servers it starts).
 CACHES["default"]["KEY_PREFIX"] = os.environ.setdefault("CITYTWIN_CACHE_PREFIX", f"test-{uuid.uuid4().hex[:10]}")  # noqa: F405
 CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = os.environ.setdefault(  # noqa: F405
-    "CITYTWIN_CHANNEL_PREFIX", CACHES["default"]["KEY_PREFIX"]  # noqa: F405
+    "CITYTWIN_CHANNEL_PREFIX",
+    CACHES["default"]["KEY_PREFIX"],  # noqa: F405
 )
+# The suite makes thousands of API calls from one address; tests of throttling set low rates themselves.
+REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": "100000/min", "user": "100000/min"}}  # noqa: F405
 # Playwright's event loop stays alive in the test process; the live server's ORM calls then look "async".
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
