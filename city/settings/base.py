@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "apps.sensors",
     "apps.telemetry",
     "apps.streaming",
+    "apps.jobs",
     "apps.simulation",
     "apps.imports",
     "apps.tiles",
@@ -98,6 +99,13 @@ DATABASES["default"]["OPTIONS"] = {
     else False,
     # JIT compiled the larger tile queries on every request and made them slower (bench/README.md).
     "options": "-c jit=off",
+}
+# The same database through a second connection: a job's progress is written there, so it is visible while
+# the job's own work holds a transaction open (apps/jobs/services.py). Tests mirror it onto "default".
+DATABASES["jobs"] = {
+    **DATABASES["default"],
+    "OPTIONS": {**DATABASES["default"]["OPTIONS"]},
+    "TEST": {"MIRROR": "default"},
 }
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:63799/0")
 MQTT_URL = env_str("MQTT_URL", "mqtt://127.0.0.1:18839")

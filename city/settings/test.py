@@ -24,3 +24,4 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 # server that browser tests start sets CITYTWIN_DB_POOL=1 and pools, as in production.
 if os.environ.get("CITYTWIN_DB_POOL") != "1":
     DATABASES["default"]["OPTIONS"]["pool"] = False  # noqa: F405
+    DATABASES["jobs"]["OPTIONS"] = {**DATABASES["jobs"]["OPTIONS"], "pool": False}  # noqa: F405

@@ -1,0 +1,185 @@
+"""The one job mechanism (apps/jobs): claim under a lease, progress visible while the work's transaction
+is open, outcomes recorded in words a person can act on, cancel, the per-user cap."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import connections, transaction
+from django.utils import timezone
+
+from apps.core.exceptions import DomainError
+from apps.jobs import services
+from apps.jobs.models import Job, JobState
+
+pytestmark = pytest.mark.django_db(databases=["default", "jobs"])
+
+
+def in_thread(fn: Callable[[], Any]) -> Any:
+    """Run fn in a thread of its own: its own connections, in autocommit, outside the test's transaction,
+    as a worker process would be (the job connection must see committed rows)."""
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = fn()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread
+            outcome["error"] = exc
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
+
+
+@pytest.fixture
+def committed() -> Iterator[list[Job]]:
+    """Jobs listed here are deleted afterwards (they were committed by in_thread)."""
+    made: list[Job] = []
+    yield made
+    in_thread(lambda: Job.objects.filter(pk__in=[j.pk for j in made]).delete())
+    connections["jobs"].close()  # or the test database cannot be dropped at the end
+
+
+def _job(made: list[Job], **fields: Any) -> Job:
+    job = Job.objects.create(kind="test", **fields)
+    made.append(job)
+    return job
+
+
+def _other_connection_sees(job_id: int) -> tuple[str, float, str]:
+    """Read the row through a fresh connection, as the web process would."""
+    with connections["jobs"].cursor() as cursor:
+        cursor.execute("SELECT state, progress, status_text FROM jobs_job WHERE id = %s", [job_id])
+        return cursor.fetchone()
+
+
+def test_progress_is_visible_while_the_work_holds_its_transaction(committed) -> None:  # noqa: ANN001
+    def scenario() -> None:
+        job = _job(committed)
+        seen: list[tuple[str, float, str]] = []
+
+        def work(job: Job, progress: services.Progress) -> dict[str, Any]:
+            with transaction.atomic():  # an import keeps one transaction open for the whole file
+                progress(40, "loading buildings", force=True)
+                seen.append(_other_connection_sees(job.pk))
+            return {"rows": 3}
+
+        assert connections["jobs"] is not connections["default"]
+        assert services.execute(job.pk, work) == JobState.SUCCEEDED
+        assert seen == [("running", 40.0, "loading buildings")]
+        job.refresh_from_db()
+        assert (job.state, job.progress, job.result, job.attempts) == ("succeeded", 100.0, {"rows": 3}, 1)
+        assert job.started_at and job.finished_at and job.lease_until is None
+
+    in_thread(scenario)
+
+
+def test_a_domain_error_is_the_message_and_anything_else_hides_the_traceback(committed) -> None:  # noqa: ANN001
+    def scenario() -> None:
+        def refuse(job: Job, progress: services.Progress) -> None:
+            raise DomainError("roads.geojson: row 7, field lanes: not a number")
+
+        def crash(job: Job, progress: services.Progress) -> None:
+            raise KeyError("secret internals")
+
+        first, second = _job(committed), _job(committed)
+        assert services.execute(first.pk, refuse) == JobState.FAILED
+        assert services.execute(second.pk, crash) == JobState.FAILED
+        first.refresh_from_db()
+        second.refresh_from_db()
+        assert first.error == "roads.geojson: row 7, field lanes: not a number"
+        assert second.error == "internal error (KeyError); the details are in the worker's log"
+        assert "secret" not in second.error
+
+    in_thread(scenario)
+
+
+def test_a_job_runs_once_even_when_delivered_twice(committed) -> None:  # noqa: ANN001
+    def scenario() -> None:
+        job = _job(committed)
+        runs: list[str | None] = []
+
+        def work(job: Job, progress: services.Progress) -> None:
+            # The same job delivered again while this one runs (a broker redelivery): not claimed.
+            runs.append(services.execute(job.pk, lambda j, p: None))
+
+        assert services.execute(job.pk, work) == JobState.SUCCEEDED
+        assert runs == [None]
+        assert services.execute(job.pk, work) is None  # and not again once finished
+        job.refresh_from_db()
+        assert job.attempts == 1
+
+    in_thread(scenario)
+
+
+def test_a_job_whose_worker_died_is_taken_over_after_its_lease(committed) -> None:  # noqa: ANN001
+    def scenario() -> None:
+        job = _job(
+            committed,
+            state=JobState.RUNNING,
+            worker="dead-host:1:x",
+            attempts=1,
+            lease_until=timezone.now() - timedelta(seconds=1),
+        )
+        assert services.execute(job.pk, lambda j, p: {"ok": True}) == JobState.SUCCEEDED
+        job.refresh_from_db()
+        assert job.attempts == 2 and job.worker != "dead-host:1:x"
+
+    in_thread(scenario)
+
+
+def test_cancel_a_queued_job_at_once_and_a_running_one_at_its_next_report(committed) -> None:  # noqa: ANN001
+    def scenario() -> None:
+        queued = _job(committed)
+        services.request_cancel(job_id=queued.pk)
+        assert services.execute(queued.pk, lambda j, p: None) is None
+        queued.refresh_from_db()
+        assert queued.state == JobState.CANCELLED
+
+        running = _job(committed)
+        reached: list[int] = []
+
+        def work(job: Job, progress: services.Progress) -> None:
+            for step in range(10):
+                if step == 3:
+                    services.request_cancel(job_id=job.pk)
+                progress(step * 10, f"step {step}", force=True)
+                reached.append(step)
+
+        assert services.execute(running.pk, work) == JobState.CANCELLED
+        assert reached == [0, 1, 2]
+        with pytest.raises(services.JobNotCancellable):
+            services.request_cancel(job_id=running.pk)
+
+    in_thread(scenario)
+
+
+def test_each_person_has_a_cap_on_active_jobs(committed, settings, django_db_blocker) -> None:  # noqa: ANN001
+    def scenario() -> None:
+        from apps.accounts.models import Role
+        from apps.accounts.services import create_user
+
+        settings.CITYTWIN_JOBS_PER_USER = 2
+        user = create_user(username="jobs-cap", password="pw-for-tests-only", role=Role.PLANNER)
+        queued: list[int] = []
+        try:
+            for _ in range(2):
+                committed.append(services.create_job(kind="test", owner=user, params={}, enqueue=lambda pk: "t"))
+            with pytest.raises(services.JobLimitReached, match="at most 2"):
+                services.create_job(kind="test", owner=user, params={}, enqueue=queued.append)
+            services.request_cancel(job_id=committed[0].pk)  # a finished job no longer counts
+            committed.append(services.create_job(kind="test", owner=user, params={}, enqueue=lambda pk: "t"))
+        finally:
+            Job.objects.filter(owner=user).delete()
+            user.delete()
+
+    in_thread(scenario)
