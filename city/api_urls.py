@@ -9,6 +9,7 @@ from apps.assets.api.views import UtilityAssetViewSet
 from apps.buildings.api.views import BuildingViewSet
 from apps.districts.api.views import DistrictViewSet
 from apps.imports.api.views import ImportRunViewSet
+from apps.jobs.api.views import JobViewSet
 from apps.roads.api.views import RoadNodeViewSet, RoadSegmentViewSet
 from apps.sensors.api.views import SensorViewSet
 from apps.telemetry.api.views import AlertViewSet, IngestReadingsView, QuarantineViewSet
@@ -23,5 +24,6 @@ router.register("sensors", SensorViewSet, basename="sensor")
 router.register("imports", ImportRunViewSet, basename="import-run")
 router.register("alerts", AlertViewSet, basename="alert")
 router.register("quarantine", QuarantineViewSet, basename="quarantine")
+router.register("jobs", JobViewSet, basename="job")
 
 urlpatterns = [path("ingest/readings/", IngestReadingsView.as_view(), name="ingest-readings"), *router.urls]

@@ -221,3 +221,37 @@ def ingest_worker(live_sensors, django_db_blocker) -> Iterator[subprocess.Popen]
     time.sleep(0.3)
     cleaner.disconnect()
     cleaner.loop_stop()
+
+
+@pytest.fixture(scope="session")
+def job_worker(django_db_setup, django_db_blocker) -> Iterator[subprocess.Popen]:  # noqa: ANN001
+    """The real Celery job worker (as `make run` starts it) on the test database and this session's queue."""
+    from django.conf import settings
+
+    env = {**os.environ, "DATABASE_URL": database_url_for_tests(), "DJANGO_SETTINGS_MODULE": "city.settings.test"}
+    env["CITYTWIN_DB_POOL"] = "0"
+    log_path = ROOT / "var" / "test-worker.log"
+    log = open(log_path, "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "celery", "-A", "city", "worker", "-Q", settings.CELERY_TASK_DEFAULT_QUEUE),
+            *("--concurrency", "1", "--without-gossip", "--without-mingle", "--loglevel", "info"),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while "ready." not in log_path.read_text():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"the job worker did not start; see {log_path}")
+        time.sleep(0.2)
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()

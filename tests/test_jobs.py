@@ -40,13 +40,18 @@ def in_thread(fn: Callable[[], Any]) -> Any:
     return outcome.get("value")
 
 
+@pytest.fixture(autouse=True)
+def _close_job_connection() -> Iterator[None]:
+    yield
+    connections["jobs"].close()  # or the test database cannot be dropped at the end
+
+
 @pytest.fixture
 def committed() -> Iterator[list[Job]]:
     """Jobs listed here are deleted afterwards (they were committed by in_thread)."""
     made: list[Job] = []
     yield made
     in_thread(lambda: Job.objects.filter(pk__in=[j.pk for j in made]).delete())
-    connections["jobs"].close()  # or the test database cannot be dropped at the end
 
 
 def _job(made: list[Job], **fields: Any) -> Job:
@@ -183,3 +188,22 @@ def test_each_person_has_a_cap_on_active_jobs(committed, settings, django_db_blo
             user.delete()
 
     in_thread(scenario)
+
+
+def test_the_api_shows_people_their_own_jobs_and_admins_all(api, api_as, planner, operator, admin_user) -> None:  # noqa: ANN001
+    mine = Job.objects.create(kind="import", owner=planner, status_text="loading")
+    theirs = Job.objects.create(kind="import", owner=operator)
+    listed = api_as(planner).get("/api/jobs/").json()
+    assert [j["id"] for j in listed["results"]] == [mine.pk]
+    assert api_as(planner).get(f"/api/jobs/{theirs.pk}/").status_code == 404
+    assert {j["id"] for j in api_as(admin_user).get("/api/jobs/").json()["results"]} >= {mine.pk, theirs.pk}
+    assert api.get("/api/jobs/").status_code in (401, 403)
+
+
+def test_cancel_over_the_api(api_as, planner, operator) -> None:  # noqa: ANN001
+    job = Job.objects.create(kind="import", owner=planner)
+    assert api_as(operator).post(f"/api/jobs/{job.pk}/cancel/").status_code == 404  # not theirs
+    response = api_as(planner).post(f"/api/jobs/{job.pk}/cancel/")
+    assert response.status_code == 200 and response.json()["state"] == "cancelled"
+    again = api_as(planner).post(f"/api/jobs/{job.pk}/cancel/")
+    assert again.status_code == 409 and again.json()["code"] == "not_cancellable"

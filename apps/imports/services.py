@@ -208,6 +208,7 @@ def run_import(
     source: str | None = None,
     user: Any = None,
     progress: ProgressCallback | None = None,
+    job_id: int | None = None,
 ) -> ImportResult:
     """Load one file. Raises ImportFileError (after recording the failed run) when the file as a whole
     cannot be loaded; row-level problems are in the result's issues and the run's errors."""
@@ -226,7 +227,10 @@ def run_import(
         source_name=name,
         source_sha256=file_sha256(path),
         source_size=path.stat().st_size,
-        options={"kind": kind, "layer": layer, "srid": srid, "replace": replace, "format": fmt, "source": source},
+        options={
+            **{"kind": kind, "layer": layer, "srid": srid, "replace": replace, "format": fmt, "source": source},
+            **({"job": job_id} if job_id is not None else {}),
+        },
     )
     counts: dict[str, KindCounts] = {}
     issues: list[RowIssue] = []

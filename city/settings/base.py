@@ -216,8 +216,12 @@ CHANNEL_LAYERS: dict[str, dict[str, Any]] = {
 CITYTWIN_WS_ALLOWED_ORIGINS = env_list("CITYTWIN_WS_ALLOWED_ORIGINS", [])
 
 CELERY_BROKER_URL = REDIS_URL
-CELERY_TASK_DEFAULT_QUEUE = "default"
-# Longer than the longest job (SUMO scenarios), or Redis redelivers a running task (../shared/NOTES.md).
+# Long work (apps/jobs): one queue per deployment; a test session uses its own, so a developer's running
+# worker never takes a test's jobs (or the other way round).
+CELERY_TASK_DEFAULT_QUEUE = env_str("CITYTWIN_CELERY_QUEUE", "default")
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CITYTWIN_JOB_SOFT_TIME_LIMIT_S", 2 * 3600)
+# Longer than the soft time limit of any job, or Redis redelivers a running task (../shared/NOTES.md); a
+# redelivered job finds its lease held and does not run twice (apps/jobs/services.py).
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CITYTWIN_CELERY_VISIBILITY_TIMEOUT", 4 * 3600)}
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True

@@ -17,6 +17,7 @@ CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = os.environ.setdefault(  # noqa: 
 )
 # The suite makes thousands of API calls from one address; tests of throttling set low rates themselves.
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": "100000/min", "user": "100000/min"}}  # noqa: F405
+CELERY_TASK_DEFAULT_QUEUE = os.environ.setdefault("CITYTWIN_CELERY_QUEUE", f"jobs-{CACHES['default']['KEY_PREFIX']}")  # noqa: F405
 # Playwright's event loop stays alive in the test process; the live server's ORM calls then look "async".
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 

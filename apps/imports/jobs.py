@@ -1,0 +1,57 @@
+"""An upload as a job: the upload page saves the file and queues it; a worker loads it with run_import,
+reporting the loader's own progress (steps and rows) to the job, which streams it to the page."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+from apps.jobs.models import Job
+from apps.jobs.services import Progress, create_job
+
+from .services import run_import
+
+JOB_KIND = "import"
+
+
+def upload_folder() -> Path:
+    return Path(settings.MEDIA_ROOT) / "uploads"
+
+
+def queue_import(*, path: Path, display_name: str, options: dict[str, Any], user: Any) -> Job:
+    """Queue the load of a saved upload (under upload_folder(); the job deletes it when done)."""
+    from .tasks import run_import_job_task
+
+    return create_job(
+        kind=JOB_KIND,
+        owner=user,
+        params={"path": str(path), "display_name": display_name, **options},
+        enqueue=lambda job_id: str(run_import_job_task.delay(job_id).id),
+        status_text=f"{display_name}: waiting for a worker",
+    )
+
+
+def run_import_job(job: Job, progress: Progress) -> dict[str, Any]:
+    params = job.params
+    path = Path(params["path"])
+    if upload_folder().resolve() not in path.resolve().parents:
+        raise ValueError(f"job #{job.pk}: {path} is not an upload")  # never load an arbitrary server path
+    try:
+        result = run_import(
+            path=path,
+            display_name=params["display_name"],
+            kind=params.get("kind"),
+            layer=params.get("layer"),
+            srid=params.get("srid"),
+            dry_run=bool(params.get("dry_run")),
+            replace=bool(params.get("replace")),
+            user=job.owner,
+            job_id=job.pk,
+            progress=lambda what, done, total: progress(100.0 * done / max(total, 1), what),
+        )
+    finally:
+        shutil.rmtree(path.parent, ignore_errors=True)
+    return {"import_run": result.run.pk, "message": result.run.message}
