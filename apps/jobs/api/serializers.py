@@ -2,7 +2,6 @@ from rest_framework import serializers
 
 from apps.jobs.models import Job
 
-
 JOB_FIELDS: tuple[str, ...] = (
     "id",
     "kind",
