@@ -9,6 +9,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from apps.accounts.forms import AdminLoginForm, LoginForm
 from apps.core.health import healthz
+from apps.jobs.views import job_page
 
 admin.site.login_form = AdminLoginForm
 
@@ -21,6 +22,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("tiles/", include("apps.tiles.urls")),
     path("imports/", include("apps.imports.urls")),
+    path("jobs/<int:pk>/", job_page, name="job"),
     path("admin/", admin.site.urls),
     path("healthz/", healthz, name="healthz"),
 ]

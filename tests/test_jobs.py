@@ -207,3 +207,16 @@ def test_cancel_over_the_api(api_as, planner, operator) -> None:  # noqa: ANN001
     assert response.status_code == 200 and response.json()["state"] == "cancelled"
     again = api_as(planner).post(f"/api/jobs/{job.pk}/cancel/")
     assert again.status_code == 409 and again.json()["code"] == "not_cancellable"
+
+
+def test_the_job_page_is_its_owners(client, planner, operator) -> None:  # noqa: ANN001
+    job = Job.objects.create(kind="import", owner=planner, progress=40, status_text="loading buildings (483 rows)")
+    job.params = {"display_name": "helsinki.geojson"}
+    job.save()
+    assert client.get(f"/jobs/{job.pk}/").status_code == 302  # to the login page
+    client.force_login(operator)
+    assert client.get(f"/jobs/{job.pk}/").status_code == 404
+    client.force_login(planner)
+    html = client.get(f"/jobs/{job.pk}/").content.decode()
+    assert "Loading helsinki.geojson" in html and "loading buildings (483 rows)" in html
+    assert 'value="40.0"' in html and 'id="job-cancel"' in html and "job-page.js" in html

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.urls import reverse
 
 from apps.jobs.models import Job
 from apps.jobs.services import Progress, create_job
@@ -54,4 +55,8 @@ def run_import_job(job: Job, progress: Progress) -> dict[str, Any]:
         )
     finally:
         shutil.rmtree(path.parent, ignore_errors=True)
-    return {"import_run": result.run.pk, "message": result.run.message}
+    return {
+        "import_run": result.run.pk,
+        "url": reverse("imports:detail", args=[result.run.pk]),
+        "message": result.run.message,
+    }
