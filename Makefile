@@ -18,8 +18,8 @@ test: ## Set up, start the embedded stack, run the whole test suite (its own tes
 bench: setup ## Benchmarks: ratios against baselines measured in the same run (see bench/README.md)
 	@bin/bench
 
-lint: setup ## ruff and mypy
-	@.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy apps city
+lint: setup ## ruff, mypy and the import-linter contracts (the one-way house)
+	@.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy apps city && .venv/bin/lint-imports
 
 stop: ## Stop the embedded services started by an interrupted run
 	@bin/stack stop

@@ -9,8 +9,8 @@ from django import forms
 from django.contrib.gis import admin
 from django.contrib.gis.forms.widgets import OpenLayersWidget
 
+from apps.core.data_version import city_data_changed
 from apps.core.geo import WEB_MERCATOR_SRID
-from apps.tiles.cache import city_data_changed
 
 # Where the widget opens for a new (empty) feature: central Helsinki (lon, lat).
 DEFAULT_CENTER = (24.944, 60.170)

@@ -25,8 +25,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from apps.core.data_version import city_data_changed
 from apps.core.geo import DEFAULT_METRIC_SRID, srid_bounds, srid_is_known
-from apps.tiles.cache import city_data_changed
 
 from . import sql
 from .exceptions import ImportFileError
