@@ -22,6 +22,8 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
+from apps.core import nesting
+
 # A reading is an object whose `values` is an object of numbers: 2 levels. Room for extension fields.
 MAX_DEPTH = 16
 MAX_TEXT = 4096  # of an unreadable element, kept for the quarantine
@@ -54,17 +56,7 @@ TOO_DEEP = f"nested more than {MAX_DEPTH} levels deep"
 
 
 def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
-    """True if containers nest more than `limit` levels (the value itself is level 1). No recursion."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        node, level = stack.pop()
-        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
-        for child in children:
-            if isinstance(child, dict | list):
-                if level >= limit:
-                    return True
-                stack.append((child, level + 1))
-    return False
+    return nesting.too_deep(value, limit)
 
 
 def _unreadable_detail(exc: Exception) -> str:
