@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections import deque
@@ -20,7 +21,9 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.sessions import InstanceSessionWrapper
 
 from apps.accounts.permissions import reads_as_public, role_of
+from apps.core.nesting import too_deep
 
+from . import conf
 from .hub import Hub, Subscription, encode, get_hub
 from .topics import TOPICS, SubscriptionError
 
@@ -29,6 +32,8 @@ MAX_SUBSCRIPTIONS = 20
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_TOO_SLOW = 4008
 INLINE_WAIT_S = 0.02
+# A subscribe with params is 3 levels deep (message, params, bbox); anything deeper is not the protocol.
+MAX_DEPTH = 8
 
 
 def _server_send(send: Any) -> tuple[Any, asyncio.Event | None]:
@@ -145,45 +150,90 @@ class CityConsumer(AsyncJsonWebsocketConsumer):
         self.push(encode(message))
 
     # --- client messages ---------------------------------------------------------------------------
+    # Whatever a client sends is answered (an `error` with code `invalid` or `too_large` when it is not the
+    # protocol) and the socket stays open: an exception here would drop it without a close frame.
+    def _error(self, code: str, detail: str, sub_id: str | None = None) -> None:
+        message = {"type": "error", "code": code, "detail": detail}
+        if sub_id:
+            message["id"] = sub_id
+        self._send_json(message)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
+        if not hasattr(self, "subs"):
+            return  # closed in connect(): not signed in
+        if text_data is None:
+            self._error("invalid", "binary frames are not part of the protocol: send JSON text")
+            return
+        limit = conf.max_message_chars()
+        if len(text_data) > limit:
+            self._error("too_large", f"a message may have at most {limit} characters, not {len(text_data)}")
+            return
+        try:
+            content = json.loads(text_data)
+        except RecursionError:
+            self._error("invalid", f"nested more than {MAX_DEPTH} levels deep")
+            return
+        except ValueError as exc:  # not JSON, or a number of more than 4,300 digits
+            self._error("invalid", f"not JSON: {str(exc)[:200]}")
+            return
+        if too_deep(content, MAX_DEPTH):
+            self._error("invalid", f"nested more than {MAX_DEPTH} levels deep")
+            return
+        await self.receive_json(content)
+
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if not isinstance(content, dict):
-            self._send_json({"type": "error", "code": "invalid", "detail": "messages are JSON objects"})
+            self._error("invalid", "messages are JSON objects")
             return
-        action = content.get("action")
-        sub_id = str(content.get("id", ""))[:64]
+        action, raw_id = content.get("action"), content.get("id")
+        if raw_id is None:
+            raw_id = ""
+        if isinstance(raw_id, bool) or not isinstance(raw_id, str | int):
+            self._error("invalid", "'id' must be a string")
+            return
+        sub_id = str(raw_id)[:64]
         if action == "ping":
             self._send_json({"type": "pong"})
         elif action == "subscribe":
-            await self._subscribe(sub_id, content.get("topic"), content.get("params") or {})
+            await self._subscribe(sub_id, content.get("topic"), content.get("params"))
         elif action == "unsubscribe":
             sub = self.subs.pop(sub_id, None)
             if sub is not None:
                 self.hub.remove(sub)
             self._send_json({"type": "unsubscribed", "id": sub_id})
-        elif action == "resync" and sub_id in self.subs:
-            await self._snapshot(self.subs[sub_id], reason="requested")
+        elif action == "resync":
+            if sub_id in self.subs:
+                await self._snapshot(self.subs[sub_id], reason="requested")
+            else:
+                self._error("invalid", f"no subscription {sub_id!r} to resync", sub_id)
         else:
-            self._send_json({"type": "error", "id": sub_id, "code": "invalid", "detail": f"unknown action {action!r}"})
+            shown = repr(action[:64]) if isinstance(action, str) else f"of type {type(action).__name__}"
+            self._error("invalid", f"unknown action {shown}: subscribe, unsubscribe, resync, ping", sub_id)
 
     async def _subscribe(self, sub_id: str, topic_name: Any, params: Any) -> None:
-        topic = TOPICS.get(str(topic_name))
+        topic = TOPICS.get(topic_name) if isinstance(topic_name, str) else None
         if not sub_id:
-            self._send_json({"type": "error", "code": "invalid", "detail": "a subscription needs an id"})
+            self._error("invalid", "a subscription needs an id")
             return
         if topic is None:
-            self._send_json(
-                {"type": "error", "id": sub_id, "code": "unknown_topic", "detail": f"topics: {', '.join(TOPICS)}"}
-            )
+            self._error("unknown_topic", f"topics: {', '.join(TOPICS)}", sub_id)
+            return
+        if params is None:
+            params = {}
+        if not isinstance(params, dict):
+            self._error("invalid", "'params' must be an object", sub_id)
             return
         if len(self.subs) >= MAX_SUBSCRIPTIONS and sub_id not in self.subs:
-            self._send_json(
-                {"type": "error", "id": sub_id, "code": "too_many", "detail": f"at most {MAX_SUBSCRIPTIONS}"}
-            )
+            self._error("too_many", f"at most {MAX_SUBSCRIPTIONS}", sub_id)
             return
         try:
-            cleaned = topic.authorize(self.user, params if isinstance(params, dict) else {})
+            cleaned = topic.authorize(self.user, params)
         except SubscriptionError as exc:
-            self._send_json({"type": "error", "id": sub_id, "code": exc.code, "detail": exc.detail})
+            self._error(exc.code, exc.detail, sub_id)
+            return
+        except (TypeError, ValueError):  # a topic that let ill-typed params through: still the client's error
+            log.warning("topic %s failed on its params", topic.name, exc_info=True)
+            self._error("invalid", f"the params of {topic.name} are not valid", sub_id)
             return
         old = self.subs.get(sub_id)
         if old is not None:

@@ -1,35 +1,120 @@
-"""Websocket routing and the origin check: a browser may only open /ws/ from a page of this site."""
+"""Websocket routing and the origin check: a browser may only open /ws/ from a page of this site.
+
+The check compares the whole origin (scheme, host, port) with the origins this site is served at, never
+the Origin's host with the request's Host header alone: a Host header is whatever the client (or a DNS
+rebinding page) says, and http://site and https://site are different origins."""
 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import urlsplit
 
 from channels.auth import AuthMiddlewareStack
 from channels.routing import URLRouter
 from channels.security.websocket import WebsocketDenier
 from django.conf import settings
+from django.http.request import split_domain_port, validate_host
 from django.urls import path
+from django.utils.http import is_same_domain
 
 from .consumers import CityConsumer
 
 websocket_urlpatterns = [path("ws/", CityConsumer.as_asgi())]
 
+DEFAULT_PORTS = {"http": 80, "https": 443}
+Origin = tuple[str, str, int]  # scheme, host (lower case), port
+
+
+def parse_origin(value: str, *, strict: bool = True) -> Origin | None:
+    """An http(s) origin as (scheme, host, port); None if `value` is not one. `strict`: as a browser sends it
+    in an Origin header (no path, no credentials); otherwise a configured origin, where a path is ignored."""
+    try:
+        parts = urlsplit(value.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS or not parts.hostname:
+        return None
+    if strict and (parts.path or parts.query or parts.fragment or parts.username is not None):
+        return None
+    return scheme, parts.hostname.lower(), port or DEFAULT_PORTS[scheme]
+
+
+def _netloc(origin: Origin) -> str:
+    scheme, host, port = origin
+    return host if port == DEFAULT_PORTS[scheme] else f"{host}:{port}"
+
+
+def _listed(origin: Origin, allowed: list[str]) -> bool:
+    """In a list of origins as CSRF_TRUSTED_ORIGINS takes them: exact, or `https://*.example.com` for the
+    subdomains of example.com (on that scheme)."""
+    for entry in allowed:
+        if "*" in entry:
+            parts = urlsplit(entry)
+            if parts.scheme.lower() == origin[0] and is_same_domain(_netloc(origin), parts.netloc.lstrip("*")):
+                return True
+        elif parse_origin(entry, strict=False) == origin:
+            return True
+    return False
+
+
+def served_scheme(scope: dict[str, Any], headers: dict[bytes, bytes]) -> str:
+    """http or https: how this request reached the site, as Django's request.scheme would say. The server
+    sets the scope's scheme (uvicorn --proxy-headers does, for the proxies it trusts); a proxy header counts
+    only if SECURE_PROXY_SSL_HEADER names it."""
+    scheme = "https" if scope.get("scheme") in ("wss", "https") else "http"
+    proxy_header = getattr(settings, "SECURE_PROXY_SSL_HEADER", None)
+    if proxy_header:
+        meta_name, secure_value = proxy_header
+        name = meta_name.removeprefix("HTTP_").replace("_", "-").lower().encode("latin1")
+        value = headers.get(name)
+        if value is not None:
+            scheme = "https" if value.decode("latin1").split(",", 1)[0].strip() == secure_value else "http"
+    return scheme
+
+
+def origin_allowed(scope: dict[str, Any]) -> bool:
+    raw_headers = scope.get("headers") or []
+    origins = [value for name, value in raw_headers if name.lower() == b"origin"]
+    if len(origins) != 1:
+        return False
+    origin = parse_origin(origins[0].decode("latin1"))
+    if origin is None:  # "null" (a sandboxed frame, a file:// page), or not http(s)
+        return False
+    # 1. Origins allowed by name: other sites of ours, and those Django already trusts for POSTs.
+    if _listed(origin, [*settings.CITYTWIN_WS_ALLOWED_ORIGINS, *settings.CSRF_TRUSTED_ORIGINS]):
+        return True
+    # Joined as Django's ASGI request joins repeated headers (the first value counts).
+    headers: dict[bytes, bytes] = {}
+    for name, value in raw_headers:
+        key = name.lower()
+        headers[key] = headers[key] + b"," + value if key in headers else value
+    scheme = served_scheme(scope, headers)
+    if origin[0] != scheme:
+        return False
+    # 2. This site, as this request reached it: a Host that ALLOWED_HOSTS names. "*" names every Host a
+    # client cares to send, so it does not count here.
+    domain, port = split_domain_port(headers.get(b"host", b"").decode("latin1"))
+    hosts = [h for h in settings.ALLOWED_HOSTS if h != "*"]
+    if domain and validate_host(domain, hosts) and (scheme, domain, int(port or DEFAULT_PORTS[scheme])) == origin:
+        return True
+    # 3. The address this server itself listens on (a direct connection, as in development and tests).
+    server = scope.get("server")
+    if server and server[1] is not None:
+        return (scheme, str(server[0]).lower(), int(server[1])) == origin
+    return False
+
 
 class SameOriginValidator:
-    """Accepts a socket whose Origin is this site (same host and port as the request's Host header) or is
-    listed in CITYTWIN_WS_ALLOWED_ORIGINS; refuses the rest, and sockets without an Origin."""
+    """Accepts a socket whose Origin is this site (see origin_allowed) and refuses the rest (a 403 to the
+    handshake), sockets without an Origin included."""
 
     def __init__(self, application: Any) -> None:
         self.application = application
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
-        headers = dict(scope.get("headers") or [])
-        origin = headers.get(b"origin", b"").decode("latin1")
-        host = headers.get(b"host", b"").decode("latin1")
-        allowed = set(getattr(settings, "CITYTWIN_WS_ALLOWED_ORIGINS", []))
-        parsed = urlparse(origin)
-        if origin and (parsed.netloc == host or origin in allowed):
+        if origin_allowed(scope):
             return await self.application(scope, receive, send)
         denier = WebsocketDenier()
         return await denier(scope, receive, send)

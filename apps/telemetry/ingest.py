@@ -1,6 +1,8 @@
-"""The quality gate and the write path for sensor readings, shared by MQTT and HTTP ingest.
+"""The write path for sensor readings, shared by MQTT and HTTP ingest.
 
-ingest(batch) checks every reading (docs/ingest.md lists the reason codes), then in ONE transaction:
+ingest(batch) checks every reading (the quality gate, gate.py; docs/ingest.md lists the reason codes), its
+sensor (which a device account may only learn about if it is its own) and its rate of change, then in ONE
+transaction:
 COPY the valid ones into a staging table, INSERT them into the partitioned readings table with ON CONFLICT
 DO NOTHING (a reading delivered twice is stored once), update the latest values and queue the rows actually
 inserted for the rollups, and write the quarantine rows. Only after the commit does the caller acknowledge
@@ -11,7 +13,6 @@ request)."""
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -25,19 +26,32 @@ from apps.sensors.models import Sensor
 
 from . import conf
 from .catalog import properties_of
+from .gate import (
+    Limits,
+    Reject,
+    check_seq,
+    check_time,
+    check_values,
+    could_exist,
+    parse_message,
+    payload_text,
+    sensor_code,
+    short,
+)
 from .models import QuarantinedReading, QuarantineReason
-
-MAX_STORED_PAYLOAD = 4096
-MAX_READINGS_PER_MESSAGE = 1000
+from .payloads import Unreadable, pg_text
 
 
 @dataclass(frozen=True)
 class IncomingReading:
-    """One message as it arrived. `payload` is raw bytes (MQTT) or the parsed item (HTTP)."""
+    """One message as it arrived. `payload` is raw bytes (MQTT) or the parsed item (HTTP: any JSON value, or
+    an Unreadable when it could not be parsed)."""
 
     source: str  # mqtt | http
+    # The sensor the transport names (MQTT: the topic's level, "" if empty), which the body cannot override;
+    # None: each reading names its sensor in its body (HTTP).
     sensor_code: str | None
-    payload: bytes | dict[str, Any]
+    payload: object
     received_at: datetime
     # Device accounts may only publish for their own sensor; None: any sensor.
     allowed_codes: frozenset[str] | None = None
@@ -52,6 +66,12 @@ class Rejection:
     time: datetime | None = None
     # The reading itself when its message carried several (a JSON array): quarantined on its own.
     item: Any = None
+    # What the sender is told, if not the reason and detail above (which the quarantine keeps for staff).
+    shown: tuple[str, str] | None = None
+
+    def for_sender(self) -> tuple[str, str]:
+        """The reason and detail the account that sent the reading may see."""
+        return self.shown or (self.reason, self.detail)
 
 
 @dataclass
@@ -83,101 +103,6 @@ class _Candidate:
     values: dict[str, float]
     received_at: datetime
     item: Any = None  # the reading, if its message held several
-
-
-class _Reject(Exception):
-    def __init__(self, reason: str, detail: str, time: datetime | None = None) -> None:
-        super().__init__(detail)
-        self.reason, self.detail, self.time = reason, detail, time
-
-
-def _payload_text(payload: bytes | dict[str, Any]) -> str:
-    if isinstance(payload, bytes):
-        text = payload[:MAX_STORED_PAYLOAD].decode("utf-8", errors="replace")
-    else:
-        text = json.dumps(payload, default=str)[:MAX_STORED_PAYLOAD]
-    return text.replace("\x00", "")
-
-
-@dataclass(frozen=True)
-class _Limits:
-    """The configurable limits, read once per batch: reading a setting (settings, then the environment)
-    per message cost ~35 µs, about a fifth of the per-reading Python time."""
-
-    max_payload: int
-    max_future: timedelta
-    max_past: timedelta
-    now: datetime
-
-    @classmethod
-    def read(cls, now: datetime) -> _Limits:
-        return cls(conf.max_payload_bytes(), conf.max_future(), conf.max_past(), now)
-
-
-def _parse(message: IncomingReading, limits: _Limits) -> dict[str, Any] | list[Any]:
-    payload = message.payload
-    if isinstance(payload, bytes):
-        if len(payload) > limits.max_payload:
-            raise _Reject(QuarantineReason.TOO_LARGE, f"{len(payload)} bytes; the limit is {limits.max_payload}")
-        try:
-            payload = json.loads(payload)
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise _Reject(QuarantineReason.MALFORMED, f"not JSON: {exc}") from exc
-    if isinstance(payload, list) and isinstance(message.payload, bytes):
-        # A gateway, or a device uploading its buffer: several readings of the topic's sensor in one message.
-        if not payload or len(payload) > MAX_READINGS_PER_MESSAGE:
-            raise _Reject(
-                QuarantineReason.MALFORMED,
-                f"an array must hold 1..{MAX_READINGS_PER_MESSAGE} readings, not {len(payload)}",
-            )
-        return payload
-    if not isinstance(payload, dict):
-        raise _Reject(QuarantineReason.MALFORMED, "a reading must be a JSON object (or an array of them)")
-    return payload
-
-
-def _parse_time(raw: Any, limits: _Limits) -> datetime:
-    if not isinstance(raw, str):
-        raise _Reject(QuarantineReason.BAD_TIME, "'time' must be an ISO 8601 string with a time zone")
-    try:
-        when = datetime.fromisoformat(raw)
-    except ValueError as exc:
-        raise _Reject(QuarantineReason.BAD_TIME, f"'time' is not ISO 8601: {raw[:40]!r}") from exc
-    if when.tzinfo is None:
-        raise _Reject(QuarantineReason.BAD_TIME, f"'time' has no time zone: {raw[:40]!r}")
-    if when > limits.now + limits.max_future:
-        raise _Reject(QuarantineReason.FUTURE_TIME, f"{raw} is more than {limits.max_future} ahead of the server", when)
-    if when < limits.now - limits.max_past:
-        raise _Reject(QuarantineReason.TOO_OLD, f"{raw} is more than {limits.max_past} old", when)
-    return when
-
-
-def _check_values(raw: Any, kind: str, when: datetime) -> dict[str, float]:
-    if not isinstance(raw, dict) or not raw:
-        raise _Reject(QuarantineReason.NO_VALUES, "'values' must be a non-empty object of property: number", when)
-    catalog = properties_of(kind)
-    values: dict[str, float] = {}
-    for name, value in raw.items():
-        prop = catalog.get(name)
-        if prop is None:
-            raise _Reject(
-                QuarantineReason.UNKNOWN_PROPERTY,
-                f"{name!r} is not a {kind} property ({', '.join(catalog)})",
-                when,
-            )
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise _Reject(QuarantineReason.WRONG_TYPE, f"{name} = {str(value)[:40]!r} is not a number", when)
-        number = float(value)
-        if not math.isfinite(number):
-            raise _Reject(QuarantineReason.NOT_FINITE, f"{name} = {value} is not a finite number", when)
-        if not prop.minimum <= number <= prop.maximum:
-            raise _Reject(
-                QuarantineReason.OUT_OF_RANGE,
-                f"{name} = {number:g} {prop.unit} is outside {prop.minimum:g}..{prop.maximum:g}",
-                when,
-            )
-        values[name] = number
-    return values
 
 
 def _sensors_by_code(codes: Iterable[str]) -> dict[str, dict[str, Any]]:
@@ -351,66 +276,81 @@ def _stored_values(candidates: Sequence[_Candidate]) -> dict[tuple[int, datetime
         return {(s, t): (json.loads(v) if isinstance(v, str) else v) for s, t, v in cursor.fetchall()}
 
 
+def _recorded_code(named: str | None, body: Any = None) -> str:
+    """The sensor code a quarantine row and the sender's answer show: whatever was named, made storable."""
+    code = named if named is not None else body.get("sensor") if isinstance(body, dict) else None
+    return pg_text(code)[:64] if isinstance(code, str) else ""
+
+
+def _sensor_of(code: str, message: IncomingReading, sensors: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    sensor = sensors.get(code)
+    allowed = message.allowed_codes
+    if allowed is not None and code not in allowed:
+        # The same answer whether the sensor exists or not: a device must not learn which codes exist.
+        # The quarantine keeps the precise reason for staff.
+        shown = (QuarantineReason.FORBIDDEN_SENSOR, f"this account may publish only for {', '.join(sorted(allowed))}")
+        if sensor is None:
+            raise Reject(QuarantineReason.UNKNOWN_SENSOR, f"no sensor with code {short(code)}", shown=shown)
+        raise Reject(QuarantineReason.FORBIDDEN_SENSOR, f"{shown[1]}, not for {short(code)}", shown=shown)
+    if sensor is None:
+        raise Reject(QuarantineReason.UNKNOWN_SENSOR, f"no sensor with code {short(code)}")
+    if not sensor["active"]:
+        raise Reject(QuarantineReason.INACTIVE_SENSOR, f"sensor {short(code)} is inactive")
+    return sensor
+
+
 def ingest(batch: Sequence[IncomingReading], *, now: datetime | None = None) -> IngestResult:
     """Check and store a batch. Never raises for bad readings; raises for database failures (the caller
     retries the whole batch, which is safe: the insert is idempotent)."""
     now = now or timezone.now()
     result = IngestResult(received=len(batch))
-    limits = _Limits.read(now)
-    # (message index, message, one reading, the reading again if its message held several)
-    parsed: list[tuple[int, IncomingReading, dict[str, Any], Any]] = []
+    limits = Limits.read(now)
+    # (message index, message, one reading, the reading again if its message held several, its sensor code)
+    parsed: list[tuple[int, IncomingReading, dict[str, Any], Any, str]] = []
+
+    def reject(index: int, code: str, rej: Reject, item: Any = None) -> None:
+        result.rejected.append(Rejection(index, code, rej.reason, rej.detail, rej.time, item, rej.shown))
+
     for index, message in enumerate(batch):
         try:
-            body = _parse(message, limits)
-        except _Reject as rej:
-            result.rejected.append(Rejection(index, message.sensor_code or "", rej.reason, rej.detail))
+            body = parse_message(message.payload, limits)
+        except Reject as rej:
+            reject(index, _recorded_code(message.sensor_code, message.payload), rej)
             continue
-        if isinstance(body, dict):
-            parsed.append((index, message, body, None))
-            continue
-        for k, item in enumerate(body):
-            if isinstance(item, dict):
-                parsed.append((index, message, item, item))
-            else:
-                detail = f"element {k} of the array is not a JSON object"
-                result.rejected.append(
-                    Rejection(index, message.sensor_code or "", QuarantineReason.MALFORMED, detail, item=item)
-                )
-    sensors = _sensors_by_code((m.sensor_code or str(body.get("sensor") or "")) for _, m, body, _ in parsed)
+        readings = [(body, None)] if isinstance(body, dict) else [(item, item) for item in body]
+        for k, (reading, item) in enumerate(readings):
+            try:
+                if isinstance(reading, Unreadable):
+                    raise Reject(QuarantineReason.MALFORMED, f"element {k} of the array: {reading.detail}")
+                if not isinstance(reading, dict):
+                    raise Reject(QuarantineReason.MALFORMED, f"element {k} of the array is not a JSON object")
+                parsed.append((index, message, reading, item, sensor_code(message.sensor_code, reading)))
+            except Reject as rej:
+                reject(index, _recorded_code(message.sensor_code, reading), rej, item)
+    sensors = _sensors_by_code(code for *_, code in parsed if could_exist(code))
     candidates: list[_Candidate] = []
     seen: dict[tuple[int, datetime], tuple[int, dict[str, float]]] = {}
-    for index, message, body, item in parsed:
-        code = message.sensor_code or str(body.get("sensor") or "")
+    for index, message, body, item, code in parsed:
         try:
-            if not code:
-                raise _Reject(QuarantineReason.UNKNOWN_SENSOR, "no sensor code")
-            sensor = sensors.get(code)
-            if sensor is None:
-                raise _Reject(QuarantineReason.UNKNOWN_SENSOR, f"no sensor with code {code[:64]!r}")
-            if message.allowed_codes is not None and code not in message.allowed_codes:
-                raise _Reject(QuarantineReason.FORBIDDEN_SENSOR, f"this account may not publish for {code!r}")
-            if not sensor["active"]:
-                raise _Reject(QuarantineReason.INACTIVE_SENSOR, f"sensor {code!r} is inactive")
-            when = _parse_time(body.get("time"), limits)
-            values = _check_values(body.get("values"), sensor["kind"], when)
-            seq = body.get("seq")
-            if seq is not None and (isinstance(seq, bool) or not isinstance(seq, int)):
-                raise _Reject(QuarantineReason.WRONG_TYPE, f"'seq' = {str(seq)[:20]!r} is not an integer", when)
+            sensor = _sensor_of(code, message, sensors)
+            when = check_time(body.get("time"), limits)
+            values = check_values(body.get("values"), sensor["kind"], when)
+            seq = check_seq(body.get("seq"), when)
             key = (sensor["id"], when)
             if key in seen:
                 first, first_values = seen[key]
                 if first_values == values:
                     result.redelivered += 1  # the same reading twice in one batch: store it once
                     continue
-                raise _Reject(
+                raise Reject(
                     QuarantineReason.DUPLICATE,
                     f"same sensor and time as message {first} of this batch, other values",
                     when,
                 )
             seen[key] = (index, values)
             candidates.append(_Candidate(index, sensor, when, seq, values, message.received_at, item))
-        except _Reject as rej:
-            result.rejected.append(Rejection(index, code, rej.reason, rej.detail, rej.time, item))
+        except Reject as rej:
+            reject(index, pg_text(code)[:64], rej, item)
 
     with transaction.atomic():
         # Traffic and energy properties have no rate limit: no previous values to fetch for them.
@@ -444,11 +384,11 @@ def ingest(batch: Sequence[IncomingReading], *, now: datetime | None = None) -> 
                     QuarantinedReading(
                         received_at=by_index[r.index].received_at,
                         source=by_index[r.index].source,
-                        sensor_code=r.sensor_code[:64],
+                        sensor_code=pg_text(r.sensor_code)[:64],
                         reading_time=r.time,
                         reason=r.reason,
-                        detail=r.detail,
-                        payload=_payload_text(r.item if r.item is not None else by_index[r.index].payload),
+                        detail=pg_text(r.detail),
+                        payload=payload_text(r.item if r.item is not None else by_index[r.index].payload),
                     )
                     for r in result.rejected
                 ]

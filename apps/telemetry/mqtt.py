@@ -21,8 +21,10 @@ from django.db import close_old_connections, connection
 from django.db.utils import InterfaceError, OperationalError
 from django.utils import timezone
 
+from .gate import payload_text
 from .ingest import IncomingReading, IngestResult, ensure_partitions, fold_rollups, ingest
 from .models import QuarantinedReading, QuarantineReason
+from .payloads import pg_text
 from .services import after_ingest, evaluate_alerts
 
 log = logging.getLogger(__name__)
@@ -40,11 +42,17 @@ class WorkerStats:
     retries: int = 0
 
 
-def sensor_code_of(topic: str) -> str | None:
-    parts = topic.split("/")
-    if len(parts) == 5 and parts[:3] == ["citytwin", "v1", "sensors"] and parts[4] == "readings" and parts[3]:
+def sensor_code_of(message: mqtt.MQTTMessage) -> str:
+    """The sensor the message's topic names; "" if it names none (an empty level, a topic that is not
+    UTF-8): such a message is quarantined, whatever its body says, since only the topic is checked by the
+    broker's ACL."""
+    try:
+        parts = message.topic.split("/")
+    except UnicodeDecodeError:  # Mosquitto refuses such topics; another broker might not
+        return ""
+    if len(parts) == 5 and parts[:3] == ["citytwin", "v1", "sensors"] and parts[4] == "readings":
         return parts[3]
-    return None
+    return ""
 
 
 class IngestWorker:
@@ -95,9 +103,7 @@ class IngestWorker:
     def _store(self, messages: list[mqtt.MQTTMessage]) -> None:
         now = timezone.now()
         batch = [
-            IncomingReading(
-                source="mqtt", sensor_code=sensor_code_of(m.topic), payload=bytes(m.payload), received_at=now
-            )
+            IncomingReading(source="mqtt", sensor_code=sensor_code_of(m), payload=bytes(m.payload), received_at=now)
             for m in messages
         ]
         delay = 0.2
@@ -187,16 +193,19 @@ class IngestWorker:
                 raise
             except Exception as exc:  # noqa: BLE001 - recorded, then acknowledged
                 log.exception("message from %s could not be stored", message.sensor_code)
-                QuarantinedReading.objects.create(
-                    received_at=message.received_at,
-                    source=message.source,
-                    sensor_code=(message.sensor_code or "")[:64],
-                    reason=QuarantineReason.MALFORMED,
-                    detail=f"could not be processed: {type(exc).__name__}",
-                    payload=bytes(message.payload)[:4096].decode("utf-8", errors="replace")
-                    if isinstance(message.payload, bytes)
-                    else "",
-                )
+                try:
+                    QuarantinedReading.objects.create(
+                        received_at=message.received_at,
+                        source=message.source,
+                        sensor_code=pg_text(message.sensor_code or "")[:64],
+                        reason=QuarantineReason.MALFORMED,
+                        detail=f"could not be processed: {type(exc).__name__}",
+                        payload=payload_text(message.payload),
+                    )
+                except (OperationalError, InterfaceError):
+                    raise
+                except Exception:  # noqa: BLE001 - a poison message must not stop the stream: logged, acknowledged
+                    log.exception("could not quarantine it either; its payload: %r", payload_text(message.payload))
         return total
 
     def run(self, *, max_seconds: float | None = None) -> WorkerStats:

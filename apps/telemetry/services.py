@@ -12,6 +12,8 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from apps.accounts.models import Role
+from apps.accounts.permissions import role_of
 from apps.streaming.publish import publish
 
 from .catalog import HEADLINE
@@ -48,6 +50,19 @@ def ingest_readings(
         fold_rollups(wait=True)
     after_ingest(result, evaluate=evaluate)
     return result
+
+
+def ingest_http_items(items: Sequence[object], *, user: Any, now: datetime | None = None) -> IngestResult:
+    """HTTP ingest: `items` as parsed from the request body (apps/telemetry/api/parsers.py), each naming its
+    sensor. An ingest account may post for any sensor; a device account (username = sensor code) only for
+    its own."""
+    now = now or timezone.now()
+    allowed = frozenset({user.username}) if role_of(user) == Role.DEVICE else None
+    batch = [
+        IncomingReading(source="http", sensor_code=None, payload=item, received_at=now, allowed_codes=allowed)
+        for item in items
+    ]
+    return ingest_readings(batch, now=now)
 
 
 def after_ingest(result: IngestResult, *, evaluate: bool = True) -> None:

@@ -15,17 +15,39 @@ LIVE_ROLES = ("planner", "operator", "gis_staff", "admin")
 ALERT_ROLES = ("operator", "admin")
 
 
+READINGS_PARAMS = ("kinds", "bbox")
+_BBOX_FORM = "bbox must be [minlon, minlat, maxlon, maxlat] or 'minlon,minlat,maxlon,maxlat'"
+
+
+def _no_other_params(topic: str, params: dict[str, Any], known: tuple[str, ...]) -> None:
+    unknown = sorted(str(name)[:32] for name in params if name not in known)
+    if unknown:
+        takes = f"takes {', '.join(known)}" if known else "takes no params"
+        raise SubscriptionError("invalid", f"unknown params {', '.join(unknown[:5])}: {topic} {takes}")
+
+
 def _authorize_readings(user: Any, params: dict[str, Any]) -> dict[str, Any]:
+    # Every param is checked for its type here: a list where a string belongs must be an error message,
+    # not an exception in the consumer.
     if not has_role(user, *LIVE_ROLES):
         raise SubscriptionError("forbidden", "live readings need a planner, operator, gis_staff or admin account")
-    kinds = params.get("kinds") or list(SensorKind.values)
-    if not isinstance(kinds, list) or not set(kinds) <= set(SensorKind.values):
+    _no_other_params("readings", params, READINGS_PARAMS)
+    kinds = params.get("kinds")
+    if kinds is None or kinds == []:
+        kinds = list(SensorKind.values)
+    elif not (isinstance(kinds, list) and all(isinstance(k, str) and k in SensorKind.values for k in kinds)):
         raise SubscriptionError("invalid", f"kinds must be a list of {', '.join(SensorKind.values)}")
     bbox = None
-    if params.get("bbox") is not None:
-        raw = params["bbox"]
+    raw = params.get("bbox")
+    if raw is not None:
+        if isinstance(raw, list) and all(isinstance(v, int | float) and not isinstance(v, bool) for v in raw):
+            text = ",".join(str(v) for v in raw)
+        elif isinstance(raw, str):
+            text = raw
+        else:
+            raise SubscriptionError("invalid", _BBOX_FORM)
         try:
-            bbox = BBox.parse(",".join(str(v) for v in raw) if isinstance(raw, list) else str(raw)).as_tuple()
+            bbox = BBox.parse(text).as_tuple()
         except BBoxError as exc:
             raise SubscriptionError("invalid", str(exc)) from exc
     return {"kinds": sorted(set(kinds)), "bbox": bbox}
@@ -47,6 +69,7 @@ def _snapshot_readings(user: Any, params: dict[str, Any]) -> list[Item]:
 def _authorize_alerts(user: Any, params: dict[str, Any]) -> dict[str, Any]:
     if not has_role(user, *ALERT_ROLES):
         raise SubscriptionError("forbidden", "alerts are for operators and admins")
+    _no_other_params("alerts", params, ())
     return {}
 
 

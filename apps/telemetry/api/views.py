@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -16,11 +15,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.models import Role
-from apps.accounts.permissions import has_role, role_of
-from apps.telemetry.ingest import IncomingReading
+from apps.accounts.permissions import has_role
+from apps.telemetry.api.parsers import ReadingBatchParser
 from apps.telemetry.models import Alert, QuarantinedReading
 from apps.telemetry.selectors import alert_item
-from apps.telemetry.services import acknowledge_alert, ingest_readings
+from apps.telemetry.services import acknowledge_alert, ingest_http_items
 
 MAX_BATCH = 5000
 MAX_BODY_BYTES = 5 * 1024 * 1024
@@ -59,6 +58,7 @@ class IngestReadingsView(APIView):
     quarantined and listed in `rejected` with their index and reason. 200 even when some are rejected."""
 
     permission_classes = [CanIngest]
+    parser_classes = [ReadingBatchParser]  # an unreadable element is quarantined, not the whole body
 
     @extend_schema(request=ReadingInSerializer(many=True), responses=IngestResultSerializer)
     def post(self, request: Request) -> Response:
@@ -78,28 +78,17 @@ class IngestReadingsView(APIView):
             return Response(
                 {"code": "too_large", "detail": f"{len(items)} readings; at most {MAX_BATCH} per request"}, status=413
             )
-        allowed = frozenset({request.user.username}) if role_of(request.user) == Role.DEVICE else None
-        now = timezone.now()
-        batch = [
-            IncomingReading(
-                source="http",
-                sensor_code=str(item.get("sensor") or "") if isinstance(item, dict) else None,
-                payload=item if isinstance(item, dict) else {"item": item},
-                received_at=now,
-                allowed_codes=allowed,
-            )
-            for item in items
-        ]
-        result = ingest_readings(batch, now=now)
+        result = ingest_http_items(items, user=request.user)
+        rejected = []
+        for r in result.rejected:
+            reason, detail = r.for_sender()
+            rejected.append({"index": r.index, "sensor": r.sensor_code, "reason": reason, "detail": detail})
         return Response(
             {
                 "received": result.received,
                 "stored": len(result.stored),
                 "redelivered": result.redelivered,
-                "rejected": [
-                    {"index": r.index, "sensor": r.sensor_code, "reason": r.reason, "detail": r.detail}
-                    for r in result.rejected
-                ],
+                "rejected": rejected,
             }
         )
 
