@@ -56,7 +56,7 @@ def sessions(django_db_setup, django_db_blocker):  # noqa: ANN001
             user = create_user(username=f"live-{role}", password="unused-password-123", role=role)
             store = SessionStore()
             store[SESSION_KEY] = str(user.pk)
-            store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+            store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
             store[HASH_SESSION_KEY] = user.get_session_auth_hash()
             store.create()
             keys[str(role)] = store.session_key

@@ -121,7 +121,7 @@ def city_feed(live_sensors, operator_login, django_db_blocker) -> Iterator[dict[
     from apps.buildings.models import Building
     from apps.roads.models import RoadSegment
     from apps.sensors.models import Sensor
-    from apps.telemetry.ingest import ingest
+    from apps.telemetry.ingest import fold_rollups, ingest
     from apps.telemetry.models import Alert, AlertEvent, AlertKind
 
     now = datetime.now(UTC)
@@ -194,6 +194,7 @@ def city_feed(live_sensors, operator_login, django_db_blocker) -> Iterator[dict[
         # ingest() stores and commits without streaming: the page reads this in its snapshots.
         result = ingest(batch)
         assert not result.rejected, result.rejected[:3]
+        fold_rollups(wait=True)  # the chart reads rollups: do not leave them to the worker's next fold
 
         operator = User.objects.get(username=operator_login[0])
         alerts = []

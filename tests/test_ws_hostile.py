@@ -25,6 +25,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(scope="module")
 def operator_session(django_db_setup, django_db_blocker):  # noqa: ANN001
     """A committed operator and its session key (the server process must see them)."""
+    from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
 
@@ -35,7 +36,7 @@ def operator_session(django_db_setup, django_db_blocker):  # noqa: ANN001
         user = create_user(username="wsh-operator", password="unused-password-123", role=Role.OPERATOR)
         store = SessionStore()
         store[SESSION_KEY] = str(user.pk)
-        store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
         store[HASH_SESSION_KEY] = user.get_session_auth_hash()
         store.create()
     yield store.session_key

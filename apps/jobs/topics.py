@@ -6,7 +6,7 @@ from typing import Any
 
 from apps.accounts.models import STAFF_ROLES, Role
 from apps.accounts.permissions import role_of
-from apps.streaming.topics import Item, SubscriptionError, Topic, register
+from apps.streaming.topics import Item, SubscriptionError, Topic, refuse_unknown_params, register
 
 from .models import Job
 
@@ -33,6 +33,7 @@ def _authorize(user: Any, params: dict[str, Any]) -> dict[str, Any]:
     role = role_of(user)
     if role not in STAFF_ROLES:
         raise SubscriptionError("forbidden", "jobs are visible to the people who start them")
+    refuse_unknown_params("jobs", params, ("job",))
     job = params.get("job")
     if job is not None and (isinstance(job, bool) or not isinstance(job, int)):
         raise SubscriptionError("invalid", "job must be a job id (an integer)")

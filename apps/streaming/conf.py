@@ -7,15 +7,20 @@ import os
 from django.conf import settings
 
 
-def _int(name: str, default: int) -> int:
+def _number(name: str, default: float) -> float:
     if hasattr(settings, name):
-        return int(getattr(settings, name))
+        return float(getattr(settings, name))
     raw = os.environ.get(name)
-    return int(raw) if raw else default
+    return float(raw) if raw else default
+
+
+def stream_interval_s() -> float:
+    """How often the websocket sends each client the changes it has collected."""
+    return _number("CITYTWIN_STREAM_INTERVAL_S", 0.25)
 
 
 def max_message_chars() -> int:
     """The longest client message the consumer reads (a subscribe is a few hundred characters). Longer ones
     are answered with an error `too_large`, unread. Frames past the server's own limit (uvicorn's
     --ws-max-size, 16 MiB by default) never reach the application: the server closes the socket with 1009."""
-    return _int("CITYTWIN_WS_MAX_MESSAGE_CHARS", 64 * 1024)
+    return int(_number("CITYTWIN_WS_MAX_MESSAGE_CHARS", 64 * 1024))

@@ -39,6 +39,7 @@ from typing import Any, Protocol
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
+from . import conf
 from .topics import Item, Topic
 
 log = logging.getLogger(__name__)
@@ -125,9 +126,7 @@ class Hub:
         self._start_lock = asyncio.Lock()
         self._flush_handle: asyncio.TimerHandle | None = None
         self.tokens, self.tokens_at = FLUSH_BURST, self.loop.time()
-        from apps.telemetry.conf import stream_interval_s
-
-        self.interval = stream_interval_s()
+        self.interval = conf.stream_interval_s()
         self.stats = {
             "batches": 0,
             "gaps": 0,

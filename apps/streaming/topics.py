@@ -37,5 +37,13 @@ class Topic:
 TOPICS: dict[str, Topic] = {}
 
 
+def refuse_unknown_params(topic: str, params: dict[str, Any], known: tuple[str, ...]) -> None:
+    """For a topic's authorize(): a param it does not take is the client's error, said as such."""
+    unknown = sorted(str(name)[:32] for name in params if name not in known)
+    if unknown:
+        takes = f"takes {', '.join(known)}" if known else "takes no params"
+        raise SubscriptionError("invalid", f"unknown params {', '.join(unknown[:5])}: {topic} {takes}")
+
+
 def register(topic: Topic) -> None:
     TOPICS[topic.name] = topic

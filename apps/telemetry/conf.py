@@ -36,8 +36,3 @@ def raw_retention_days() -> int:
 def stale_after_s() -> int:
     """A sensor whose latest reading is older than this shows as stale on the live map."""
     return int(_number("CITYTWIN_STALE_AFTER_S", 300))
-
-
-def stream_interval_s() -> float:
-    """How often the websocket sends each client the changes it has collected."""
-    return _number("CITYTWIN_STREAM_INTERVAL_S", 0.25)

@@ -7,7 +7,7 @@ from typing import Any
 from apps.accounts.permissions import has_role
 from apps.core.geo import BBox, BBoxError
 from apps.sensors.models import SensorKind
-from apps.streaming.topics import Item, SubscriptionError, Topic, register
+from apps.streaming.topics import Item, SubscriptionError, Topic, refuse_unknown_params, register
 
 READINGS_GROUP = "telemetry.readings"
 ALERTS_GROUP = "telemetry.alerts"
@@ -19,19 +19,12 @@ READINGS_PARAMS = ("kinds", "bbox")
 _BBOX_FORM = "bbox must be [minlon, minlat, maxlon, maxlat] or 'minlon,minlat,maxlon,maxlat'"
 
 
-def _no_other_params(topic: str, params: dict[str, Any], known: tuple[str, ...]) -> None:
-    unknown = sorted(str(name)[:32] for name in params if name not in known)
-    if unknown:
-        takes = f"takes {', '.join(known)}" if known else "takes no params"
-        raise SubscriptionError("invalid", f"unknown params {', '.join(unknown[:5])}: {topic} {takes}")
-
-
 def _authorize_readings(user: Any, params: dict[str, Any]) -> dict[str, Any]:
     # Every param is checked for its type here: a list where a string belongs must be an error message,
     # not an exception in the consumer.
     if not has_role(user, *LIVE_ROLES):
         raise SubscriptionError("forbidden", "live readings need a planner, operator, gis_staff or admin account")
-    _no_other_params("readings", params, READINGS_PARAMS)
+    refuse_unknown_params("readings", params, READINGS_PARAMS)
     kinds = params.get("kinds")
     if kinds is None or kinds == []:
         kinds = list(SensorKind.values)
@@ -69,7 +62,7 @@ def _snapshot_readings(user: Any, params: dict[str, Any]) -> list[Item]:
 def _authorize_alerts(user: Any, params: dict[str, Any]) -> dict[str, Any]:
     if not has_role(user, *ALERT_ROLES):
         raise SubscriptionError("forbidden", "alerts are for operators and admins")
-    _no_other_params("alerts", params, ())
+    refuse_unknown_params("alerts", params, ())
     return {}
 
 
