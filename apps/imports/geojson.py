@@ -373,7 +373,7 @@ def _read(path: Path, *, label: str, srid_override: int | None) -> GeoJsonLayer:
         records.append(props)
         top_ids.append(top_id)
     geometries = builder.build()
-    del data, features, builder  # freed now, while the cyclic GC is off, so it never has to scan them
+    del data, top, features, builder  # freed now, while the cyclic GC is off, so it never has to scan them
 
     frame = pd.DataFrame.from_records(records, index=pd.RangeIndex(1, len(records) + 1))
     if "geometry" in frame.columns:  # a property called "geometry" would clash with the geometry column

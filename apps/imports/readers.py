@@ -107,6 +107,8 @@ def _sniff(path: Path, fmt: str, label: str) -> None:
 
 def read_layers(path: Path, *, layer: str | None = None, srid_override: int | None = None) -> list[SourceLayer]:
     """All layers of a non-OSM file (or only `layer`), each with its CRS."""
+    if str(path).startswith("/vsi"):  # GDAL's virtual file systems (/vsicurl/, /vsizip/ ...): files only
+        raise ImportFileError(path.name, "is not a file path")
     fmt = detect_format(path)
     if fmt == "csv":
         layers = [read_csv(path, srid_override=srid_override)]
