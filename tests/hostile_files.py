@@ -15,6 +15,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
+import shapely
+
 HELSINKI = (24.94, 60.17)
 
 
@@ -156,3 +159,37 @@ def corrupt_gpkg_polygon(path: Path, table: str, fid: int, how: str) -> None:
         else:
             blob[second_x : second_x + 8] = struct.pack("<d", float("nan"))
         db.execute(f'UPDATE "{table}" SET "{geom_col}" = ? WHERE fid = ?', [bytes(blob), fid])  # noqa: S608
+
+
+def shapefile_parts(tmp_path: Path) -> dict[str, bytes]:
+    """A real one-polygon Shapefile (EPSG:3067) as {member name: bytes}."""
+    folder = tmp_path / "shp"
+    folder.mkdir()
+    gdf = gpd.GeoDataFrame(
+        {"id": ["z1"], "building": ["yes"]}, geometry=[shapely.box(385600, 6671900, 385620, 6671920)], crs=3067
+    )
+    gdf.to_file(folder / "b.shp")
+    return {f"b{p.suffix}": p.read_bytes() for p in folder.iterdir()}
+
+
+# Run in a fresh process by the memory test: peak RSS is per process.
+MEASURE_RSS = """
+import json, resource, sys
+import django
+django.setup()
+from pathlib import Path
+from apps.imports.exceptions import ImportFileError
+from apps.imports.readers import read_layers
+out = {}
+for name in sys.argv[1:]:
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    try:
+        read_layers(Path(name))
+        outcome = "read"
+    except ImportFileError as exc:
+        outcome = "refused: " + exc.message
+    except Exception as exc:
+        outcome = f"crashed: {type(exc).__name__}: {exc}"
+    out[name] = {"grew_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before, "outcome": outcome}
+print(json.dumps(out))
+"""

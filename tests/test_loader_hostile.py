@@ -35,11 +35,13 @@ from apps.sensors.models import Sensor
 from tests.conftest import ROOT
 from tests.hostile_files import (
     HELSINKI,
+    MEASURE_RSS,
     Canary,
     canary_server,
     corrupt_gpkg_polygon,
     feature,
     forge_zip_sizes,
+    shapefile_parts,
     square,
     vrt_xml,
     write_geojson,
@@ -209,17 +211,6 @@ def test_crs_must_name_a_code_and_is_never_fetched(tmp_path: Path, canary: Canar
 
 
 # ------------------------------------------------------------------------------------------ 3. zip bombs
-def _shapefile_parts(tmp_path: Path) -> dict[str, bytes]:
-    """A real one-polygon Shapefile (EPSG:3067) as {member name: bytes}."""
-    folder = tmp_path / "shp"
-    folder.mkdir()
-    gdf = gpd.GeoDataFrame(
-        {"id": ["z1"], "building": ["yes"]}, geometry=[shapely.box(385600, 6671900, 385620, 6671920)], crs=3067
-    )
-    gdf.to_file(folder / "b.shp")
-    return {f"b{p.suffix}": p.read_bytes() for p in folder.iterdir()}
-
-
 def test_zip_with_understated_sizes_is_refused_with_the_member_named(tmp_path: Path, staff_client: Client) -> None:
     path = zip_with_zeros(tmp_path / "forged.zip", "big.dbf", 64 * 1024**2, others={"big.shp": b"x"})
     forge_zip_sizes(path, "big.dbf", file_size=1000)  # the headers say 1,000 bytes; there are 64 MiB
@@ -234,7 +225,7 @@ def test_zip_with_understated_sizes_is_refused_with_the_member_named(tmp_path: P
 
 
 def test_zip_member_expanding_past_the_ratio_is_refused(tmp_path: Path, staff_client: Client) -> None:
-    parts = _shapefile_parts(tmp_path)
+    parts = shapefile_parts(tmp_path)
     path = zip_with_zeros(
         tmp_path / "bomb.zip", "b.dbf", 64 * 1024**2, others={k: v for k, v in parts.items() if k != "b.dbf"}
     )
@@ -246,7 +237,7 @@ def test_zip_member_expanding_past_the_ratio_is_refused(tmp_path: Path, staff_cl
 
 
 def test_encrypted_or_bzip2_members_are_refused(tmp_path: Path) -> None:
-    parts = _shapefile_parts(tmp_path)
+    parts = shapefile_parts(tmp_path)
     encrypted = tmp_path / "encrypted.zip"
     with zipfile.ZipFile(encrypted, "w") as zf:
         for name, content in parts.items():
@@ -268,28 +259,6 @@ def test_encrypted_or_bzip2_members_are_refused(tmp_path: Path) -> None:
         for name, content in parts.items():
             zf.writestr(name, content)
     assert run_import(path=plain, dry_run=True).counts["buildings"].created == 1
-
-
-MEASURE_RSS = """
-import json, resource, sys
-import django
-django.setup()
-from pathlib import Path
-from apps.imports.exceptions import ImportFileError
-from apps.imports.readers import read_layers
-out = {}
-for name in sys.argv[1:]:
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    try:
-        read_layers(Path(name))
-        outcome = "read"
-    except ImportFileError as exc:
-        outcome = "refused: " + exc.message
-    except Exception as exc:
-        outcome = f"crashed: {type(exc).__name__}: {exc}"
-    out[name] = {"grew_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before, "outcome": outcome}
-print(json.dumps(out))
-"""
 
 
 def test_unpacking_a_zip_bomb_keeps_memory_flat(tmp_path: Path) -> None:

@@ -133,6 +133,8 @@ def _load_json(path: Path, label: str) -> tuple[Any, str]:
         ) from exc
     except RecursionError as exc:
         raise ImportFileError(label, "is not GeoJSON: its JSON is nested too deeply") from exc
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts (4,300)
+        raise ImportFileError(label, f"does not look like a GeoJSON file: {exc}") from exc
 
 
 # ------------------------------------------------------------------------------------------ geometry
