@@ -60,6 +60,9 @@ def _lengths(values: pd.Series) -> np.ndarray:
     """Characters per value (0 for what is not text)."""
     if not (values.dtype == object or pd.api.types.is_string_dtype(values)):
         return np.zeros(len(values), dtype=np.int64)
+    if pd.api.types.infer_dtype(values, skipna=True) == "string":  # the usual case, without a Python loop
+        lengths: np.ndarray = values.str.len().fillna(0).to_numpy(dtype=np.int64)
+        return lengths
     return np.fromiter((len(v) if isinstance(v, str) else 0 for v in values), dtype=np.int64, count=len(values))
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gc
 import json
+import math
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -155,10 +156,14 @@ def _positions(value: Any, what: str) -> np.ndarray:
             raise _BadGeometry(f"{what} has a position that is not [x, y]") from None
     if arr.ndim != 2 or arr.shape[1] < 2:
         raise _BadGeometry(f"{what} has a position that is not [x, y]")
-    if arr.dtype.kind not in "iuf":
-        raise _BadGeometry(f"{what} has a coordinate that is not a number")
-    xy = arr[:, :2].astype(float)
-    if not np.isfinite(xy).all():
+    if arr.dtype != np.float64:
+        if arr.dtype.kind not in "iu":  # strings, booleans, nulls, numbers too big for a float
+            raise _BadGeometry(f"{what} has a coordinate that is not a number")
+        arr = arr.astype(np.float64)
+    xy = arr if arr.shape[1] == 2 else arr[:, :2]
+    # One sum instead of an isfinite pass: NaN and infinity carry through it (the check is per ring,
+    # 55,000 rings in a 50,000-building file); an overflowing sum of finite values is checked again.
+    if not math.isfinite(xy.sum()) and not np.isfinite(xy).all():
         raise _BadGeometry(f"{what} has a coordinate that is not a finite number (NaN or infinity)")
     return xy
 
@@ -167,7 +172,7 @@ def _ring(value: Any, what: str) -> np.ndarray:
     xy = _positions(value, what)
     if len(xy) < 4:
         raise _BadGeometry(f"{what} has {len(xy)} positions; a ring needs at least 4")
-    if not (xy[0] == xy[-1]).all():
+    if xy[0, 0] != xy[-1, 0] or xy[0, 1] != xy[-1, 1]:
         raise _BadGeometry(f"{what} is not closed (its last position differs from its first)")
     return xy
 

@@ -133,7 +133,9 @@ def _read_ogr_file(path: Path, fmt: str, *, layer: str | None, srid_override: in
     _sniff(path, fmt, path.name)
     _lock_down(path.name)
     try:
-        names = [str(n) for n, _ in pyogrio.list_layers(path)]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # GDAL's warnings about a file that then fails say nothing more
+            names = [str(n) for n, _ in pyogrio.list_layers(path)]
     except Exception as exc:  # noqa: BLE001 - GDAL's errors are many; the message is what matters
         raise ImportFileError(path.name, f"cannot be read as {driver}: {exc}") from exc
     if layer is not None:
@@ -179,7 +181,9 @@ def _read_ogr_layer(
         fid_column = meta["fid_column"]
         frame = frame[[fid_column, *[c for c in frame.columns if c != fid_column]]].rename(columns={fid_column: "fid"})
     frame.index = pd.RangeIndex(1, len(frame) + 1)  # the feature's position in the layer, as users count
-    geoms = shapely.from_wkb(wkb, on_invalid="ignore")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # invalid WKB: reported per row below
+        geoms = shapely.from_wkb(wkb, on_invalid="ignore")
     row_errors: dict[int, tuple[str, str]] = {}
     for i in np.flatnonzero(pd.notna(wkb) & pd.isna(geoms)):
         row_errors[int(i) + 1] = ("geometry", f"cannot be read: {_wkb_error(wkb[i])}")
