@@ -6,6 +6,7 @@ with its row and field and left empty (or the row is rejected when the value is 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pandas as pd
@@ -49,6 +50,14 @@ LAYER_NAME_HINTS: list[tuple[tuple[str, ...], str]] = [
 ]
 
 
+def _tag_value(value: Any) -> Any:
+    """A source attribute as stored in `tags` (JSON): numbers and booleans as they are, except the
+    non-finite ones JSON cannot hold; everything else as text."""
+    if isinstance(value, bool | int) or (isinstance(value, float) and math.isfinite(value)):
+        return value
+    return str(value)
+
+
 def _column(frame: pd.DataFrame, key: str) -> str | None:
     columns = {c.lower(): c for c in frame.columns}
     return next((columns[a] for a in ALIASES[key] if a in columns), None)
@@ -89,6 +98,9 @@ def prepare_layer(layer: SourceLayer, *, kind: str | None, file_name: str) -> Pr
     geometries = frame[geom_name].array  # read once: frame.geometry per row costs ~35 µs
     extra = [c for c in frame.columns if c != geom_name]
     rows: list[dict[str, Any]] = []
+    warnings_by_row: dict[int, list[tuple[str, str]]] = {}
+    for warned_row, warned_field, warned_reason in layer.row_warnings:
+        warnings_by_row.setdefault(warned_row, []).append((warned_field, warned_reason))
 
     def issue(row: int, fid: str | None, field: str, reason: str, action: str = "warning") -> None:
         issues.append(RowIssue(file_name, layer.name, row, fid, field, reason, action))
@@ -98,10 +110,14 @@ def prepare_layer(layer: SourceLayer, *, kind: str | None, file_name: str) -> Pr
         if col is None:
             return None
         try:
-            return parse_number(rec.get(col))
+            value = parse_number(rec.get(col))
         except ValueError as exc:
             issue(row, fid, col, f"{exc}; ignored")
             return None
+        if value is not None and not math.isfinite(value):  # "1" followed by 400 digits parses as inf
+            issue(row, fid, col, f"{str(rec.get(col))[:40]!r} is too large; ignored")
+            return None
+        return value
 
     def text(rec: dict[str, Any], key: str) -> str:
         col = cols[key]
@@ -116,9 +132,12 @@ def prepare_layer(layer: SourceLayer, *, kind: str | None, file_name: str) -> Pr
             fid = str(int(raw_id))
         if row in layer.row_errors:
             field, reason = layer.row_errors[row]
-            issue(row, fid, field, reason, "rejected")
+            # A row too broken to read its id has none: --replace must not guess which stored feature it is.
+            issue(row, None if row in layer.unknown_id_rows else fid, field, reason, "rejected")
             continue
-        tags = {c: (v if isinstance(v, (int, float, bool)) else str(v)) for c in extra if not is_blank(v := rec.get(c))}
+        for field, reason in warnings_by_row.get(row, ()):
+            issue(row, fid, field, reason)
+        tags = {c: _tag_value(v) for c in extra if not is_blank(v := rec.get(c))}
         base: dict[str, Any] = {
             "row": row,
             "layer": layer.name,

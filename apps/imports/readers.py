@@ -1,43 +1,55 @@
 """Reading source files into layers of features, with their CRS.
 
-Formats are recognised by extension and opened with an explicit GDAL driver from an allow-list: a file
-never chooses its own driver (GDAL would otherwise open VRT, /vsicurl/ or XML that reach the network or
-the file system). CRSs are reduced to an EPSG code known to PostGIS; anything else is refused."""
+Formats are recognised by extension and checked by content. GeoJSON is parsed in Python (geojson.py);
+GeoPackage and Shapefile are read by GDAL through pyogrio, after GDAL has been restricted to exactly
+those two drivers with the network off (gdal_policy.py): a file never gets to choose another driver.
+Zipped Shapefiles are unpacked under limits (archive.py). CSV is read by pandas. CRSs are reduced to an
+EPSG code; anything else is refused. Every layer's geometries are then checked row by row: one that
+cannot be read or has a non-finite coordinate rejects its row with the reason, never the file."""
 
 from __future__ import annotations
 
+import re
+import tempfile
 import warnings
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
 from pyproj import CRS
 
+from .archive import unpack_shapefiles
 from .exceptions import ImportFileError
+from .gdal_policy import GdalNotLockedDown, ensure_locked_down
+from .geojson import read_geojson
 
-OGR_DRIVERS = {"geojson": "GeoJSON", "gpkg": "GPKG", "shapefile": "ESRI Shapefile"}
+OGR_DRIVERS = {"gpkg": "GPKG", "shapefile": "ESRI Shapefile"}
 CSV_WKT_COLUMNS = ("wkt", "geometry", "geom", "the_geom")
 CSV_LON_COLUMNS = ("lon", "lng", "longitude", "x")
 CSV_LAT_COLUMNS = ("lat", "latitude", "y")
-MAX_ZIP_MEMBERS = 200
-MAX_ZIP_UNCOMPRESSED = 2 * 1024**3
+_EPSG_TEXT = re.compile(r"^EPSG:(\d{1,6})$")
+_WKT_TEXT = re.compile(r"^\s*[A-Z_]+\[")
 
 
 @dataclass
 class SourceLayer:
-    """One layer of a source file: its features (a GeoDataFrame; 'geometry' may hold None for rows that
-    could not be parsed, explained in `row_errors`), its EPSG code (None if the file has none) and the
-    1-based row number of each feature in the file."""
+    """One layer of a source file: its features (a GeoDataFrame indexed by the 1-based row number of each
+    feature; 'geometry' may hold None for rows that could not be parsed, explained in `row_errors`), its
+    EPSG code (None if the file has none), per-row warnings, and the rows so broken that their id could
+    not be read (so --replace cannot know which stored feature they are)."""
 
     name: str
     frame: gpd.GeoDataFrame
     srid: int | None
     row_errors: dict[int, tuple[str, str]] = field(default_factory=dict)  # row -> (field, reason)
+    row_warnings: list[tuple[int, str, str]] = field(default_factory=list)  # (row, field, reason)
+    unknown_id_rows: set[int] = field(default_factory=set)
 
 
 def detect_format(path: Path) -> str:
@@ -62,45 +74,68 @@ def detect_format(path: Path) -> str:
     )
 
 
-def epsg_of(crs: CRS | None, path_name: str) -> int | None:
-    """The EPSG code of a file's CRS (None when the file declares none)."""
-    if crs is None:
+def epsg_of(crs: str | None, path_name: str) -> int | None:
+    """The EPSG code of a CRS as GDAL reports it ("EPSG:n" or WKT); None when the file declares none."""
+    if not crs:
         return None
-    code = crs.to_epsg(min_confidence=70)
+    if match := _EPSG_TEXT.match(crs):
+        return int(match.group(1))
+    if not _WKT_TEXT.match(crs):  # only codes and WKT reach PROJ, never a name PROJ might look up elsewhere
+        raise ImportFileError(path_name, f"its CRS is given in a form that is not accepted: {crs[:80]!r}")
+    try:
+        parsed = CRS.from_wkt(crs)
+    except Exception as exc:  # noqa: BLE001 - pyproj raises several types
+        raise ImportFileError(path_name, f"its CRS cannot be read: {exc}") from exc
+    code = parsed.to_epsg(min_confidence=70)
     if code is None:
         raise ImportFileError(
             path_name,
-            f"its CRS ({crs.name}) has no EPSG code; reproject it to a standard CRS or pass --srid",
+            f"its CRS ({parsed.name}) has no EPSG code; reproject it to a standard CRS or pass --srid",
         )
     return int(code)
 
 
-# What each format's bytes must start with; anything else never reaches GDAL (a ".geojson" holding VRT
-# XML would otherwise be opened by GDAL's VRT driver, which reads other files and URLs).
-def _sniff(path: Path, fmt: str) -> None:
+# What each GDAL format's bytes must start with: a cheap first check, before GDAL (restricted to its two
+# drivers) opens the file and its driver is checked again.
+def _sniff(path: Path, fmt: str, label: str) -> None:
     with open(path, "rb") as fh:
-        head = fh.read(64)
-    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    ok = {
-        "geojson": stripped.startswith(b"{"),
-        "gpkg": head.startswith(b"SQLite format 3\x00"),
-        "shapefile": head[:4] == b"\x00\x00\x27\x0a",
-    }[fmt]
+        head = fh.read(16)
+    ok = {"gpkg": head.startswith(b"SQLite format 3\x00"), "shapefile": head[:4] == b"\x00\x00\x27\x0a"}[fmt]
     if not ok:
-        raise ImportFileError(path.name, f"does not look like a {OGR_DRIVERS[fmt]} file (its first bytes do not match)")
+        raise ImportFileError(label, f"does not look like a {OGR_DRIVERS[fmt]} file (its first bytes do not match)")
 
 
 def read_layers(path: Path, *, layer: str | None = None, srid_override: int | None = None) -> list[SourceLayer]:
     """All layers of a non-OSM file (or only `layer`), each with its CRS."""
+    if str(path).startswith("/vsi"):  # GDAL's virtual file systems (/vsicurl/, /vsizip/ ...): files only
+        raise ImportFileError(path.name, "is not a file path")
     fmt = detect_format(path)
     if fmt == "csv":
-        return [read_csv(path, srid_override=srid_override)]
-    if fmt == "shapefile_zip":
-        return list(_read_zipped_shapefiles(path, layer=layer, srid_override=srid_override))
+        layers = [read_csv(path, srid_override=srid_override)]
+    elif fmt == "geojson":
+        read = read_geojson(path, label=path.name, srid_override=srid_override)
+        layers = [
+            SourceLayer(read.name, read.frame, read.srid, read.row_errors, read.row_warnings, read.unknown_id_rows)
+        ]
+        if layer is not None and layer != read.name:
+            raise ImportFileError(path.name, f"has no layer {layer!r}; its layer is: {read.name}")
+    elif fmt == "shapefile_zip":
+        layers = list(_read_zipped_shapefiles(path, layer=layer, srid_override=srid_override))
+    else:
+        layers = _read_ogr_file(path, fmt, layer=layer, srid_override=srid_override)
+    for each in layers:
+        _check_geometries(each)
+    return layers
+
+
+def _read_ogr_file(path: Path, fmt: str, *, layer: str | None, srid_override: int | None) -> list[SourceLayer]:
     driver = OGR_DRIVERS[fmt]
-    _sniff(path, fmt)
+    _sniff(path, fmt, path.name)
+    _lock_down(path.name)
     try:
-        names = [str(n) for n, _ in pyogrio.list_layers(path)]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # GDAL's warnings about a file that then fails say nothing more
+            names = [str(n) for n, _ in pyogrio.list_layers(path)]
     except Exception as exc:  # noqa: BLE001 - GDAL's errors are many; the message is what matters
         raise ImportFileError(path.name, f"cannot be read as {driver}: {exc}") from exc
     if layer is not None:
@@ -110,65 +145,100 @@ def read_layers(path: Path, *, layer: str | None = None, srid_override: int | No
     return [_read_ogr_layer(path, name, driver=driver, srid_override=srid_override) for name in names]
 
 
+def _lock_down(label: str) -> None:
+    try:
+        ensure_locked_down()
+    except GdalNotLockedDown as exc:
+        raise ImportFileError(
+            label, f"GeoPackage and Shapefile reading is disabled on this server: GDAL cannot be restricted ({exc})"
+        ) from exc
+
+
 def _read_ogr_layer(
     path: Path, name: str, *, driver: str, srid_override: int | None, label: str | None = None
 ) -> SourceLayer:
+    label = label or path.name
     try:
-        fields: list[str] = []
-        if driver != "GeoJSON":  # a GeoJSON file starts with "{" (sniffed): no other driver can claim it
-            info = pyogrio.read_info(path, layer=name)
-            if info["driver"] != driver:
-                raise ImportFileError(label or path.name, f"was opened as {info['driver']}, expected {driver}")
-            fields = [str(f).lower() for f in info["fields"]]
-        else:
-            fields = [str(f).lower() for f in pyogrio.read_info(path, layer=name, force_feature_count=False)["fields"]]
-        # GDAL's feature id is only worth keeping when the layer has no id column of its own (GeoJSON
-        # puts an integer "id" in both places, and reading both breaks the Arrow path).
+        info = pyogrio.read_info(path, layer=name, force_feature_count=False)
+        if info["driver"] != driver:
+            raise ImportFileError(label, f"was opened as {info['driver']}, expected {driver}")
+        fields = [str(f).lower() for f in info["fields"]]
+        # GDAL's feature id is only worth keeping when the layer has no id column of its own.
         keep_fid = not ({"id", "fid"} & set(fields))
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # pyogrio warns about mixed-type JSON columns; we report per row
-            frame = pyogrio.read_dataframe(path, layer=name, fid_as_index=keep_fid, use_arrow=True)
+            warnings.simplefilter("ignore")  # pyogrio warns about mixed-type columns; we report per row
+            meta, table = pyogrio.read_arrow(path, layer=name, return_fids=keep_fid, datetime_as_string=True)
     except ImportFileError:
         raise
     except Exception as exc:  # noqa: BLE001
-        raise ImportFileError(label or path.name, f"layer {name!r} cannot be read: {exc}") from exc
-    srid = srid_override if srid_override is not None else epsg_of(frame.crs, label or path.name)
-    frame = frame.reset_index(drop=not keep_fid)  # a kept feature id becomes column "fid"
+        raise ImportFileError(label, f"layer {name!r} cannot be read: {exc}") from exc
+    geometry_name = meta["geometry_name"] or "wkb_geometry"
+    if geometry_name not in table.column_names:
+        raise ImportFileError(label, f"layer {name!r} has no geometry column")
+    wkb = _binary_column(table.column(geometry_name))
+    frame = table.drop_columns([geometry_name]).to_pandas()
+    if keep_fid:
+        fid_column = meta["fid_column"]
+        frame = frame[[fid_column, *[c for c in frame.columns if c != fid_column]]].rename(columns={fid_column: "fid"})
     frame.index = pd.RangeIndex(1, len(frame) + 1)  # the feature's position in the layer, as users count
-    return SourceLayer(name=name, frame=frame, srid=srid)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # invalid WKB: reported per row below
+        geoms = shapely.from_wkb(wkb, on_invalid="ignore")
+    row_errors: dict[int, tuple[str, str]] = {}
+    for i in np.flatnonzero(pd.notna(wkb) & pd.isna(geoms)):
+        row_errors[int(i) + 1] = ("geometry", f"cannot be read: {_wkb_error(wkb[i])}")
+    srid = srid_override if srid_override is not None else epsg_of(meta["crs"], label)
+    gdf = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, index=frame.index), crs=None)
+    return SourceLayer(name=name, frame=gdf, srid=srid, row_errors=row_errors)
+
+
+def _binary_column(column: Any) -> np.ndarray:
+    """A WKB column of an Arrow table as a numpy array of bytes (None for a missing geometry)."""
+    import pyarrow as pa
+
+    if isinstance(column.type, pa.ExtensionType):  # geoarrow.wkb: the bytes are its storage
+        column = pa.chunked_array([c.storage for c in column.chunks], type=column.type.storage_type)
+    values: np.ndarray = column.to_numpy(zero_copy_only=False)
+    return values
+
+
+def _wkb_error(raw: bytes) -> str:
+    try:
+        shapely.from_wkb(raw)
+    except Exception as exc:  # noqa: BLE001 - GEOS's reason is what the user needs
+        return str(exc).removeprefix("IllegalArgumentException: ")
+    return "unknown error"
+
+
+def _check_geometries(layer: SourceLayer) -> None:
+    """Reject rows whose geometry has a coordinate that is not a finite number (NaN or infinity): GDAL
+    and WKT readers let them through, PostGIS cannot check or transform them."""
+    geoms = np.asarray(layer.frame.geometry.array, dtype=object)
+    coords, index = shapely.get_coordinates(geoms, return_index=True)
+    if not len(coords):
+        return
+    bad = np.unique(index[~np.isfinite(coords).all(axis=1)])
+    for i in bad:
+        row = int(layer.frame.index[i])
+        layer.row_errors.setdefault(row, ("geometry", "has a coordinate that is not a finite number (NaN or infinity)"))
 
 
 def _read_zipped_shapefiles(path: Path, *, layer: str | None, srid_override: int | None) -> Iterator[SourceLayer]:
-    import tempfile
-
-    try:
-        archive = zipfile.ZipFile(path)
-    except zipfile.BadZipFile as exc:
-        raise ImportFileError(path.name, "is not a valid zip archive") from exc
-    with archive, tempfile.TemporaryDirectory(prefix="citytwin-zip-") as tmp:
-        members = archive.infolist()
-        if len(members) > MAX_ZIP_MEMBERS or sum(m.file_size for m in members) > MAX_ZIP_UNCOMPRESSED:
-            raise ImportFileError(path.name, "zip archive is too large or has too many files")
-        shapefiles = []
-        for member in members:
-            member_path = PurePosixPath(member.filename)
-            if member.is_dir() or member_path.is_absolute() or ".." in member_path.parts:
-                continue  # never write outside the temporary directory
-            target = Path(tmp, *member_path.parts)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with archive.open(member) as src, open(target, "wb") as dst:
-                dst.write(src.read())
-            if target.suffix.lower() == ".shp":
-                shapefiles.append(target)
-        if not shapefiles:
-            raise ImportFileError(path.name, "zip archive holds no .shp file")
-        for shp in sorted(shapefiles):
-            if layer is not None and shp.stem != layer:
+    with tempfile.TemporaryDirectory(prefix="citytwin-zip-") as tmp:
+        shapefiles = unpack_shapefiles(path, Path(tmp), label=path.name)
+        if layer is not None and layer not in {s.name for s in shapefiles}:
+            found = ", ".join(s.name for s in shapefiles)
+            raise ImportFileError(path.name, f"has no layer {layer!r}; its layers are: {found}")
+        _lock_down(path.name)
+        for shp in shapefiles:
+            if layer is not None and shp.name != layer:
                 continue
-            _sniff(shp, "shapefile")
-            yield _read_ogr_layer(
-                shp, shp.stem, driver="ESRI Shapefile", srid_override=srid_override, label=f"{path.name}/{shp.name}"
+            _sniff(shp.path, "shapefile", shp.label)
+            read = _read_ogr_layer(
+                shp.path, shp.path.stem, driver="ESRI Shapefile", srid_override=srid_override, label=shp.label
             )
+            read.name = shp.name
+            yield read
 
 
 def read_csv(path: Path, *, srid_override: int | None) -> SourceLayer:

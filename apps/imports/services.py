@@ -13,6 +13,7 @@ import io
 import json
 import logging
 import re
+import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,13 +23,14 @@ import numpy as np
 import pandas as pd
 import shapely
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DataError, connection, transaction
 from django.utils import timezone
 
 from apps.core.data_version import city_data_changed
 from apps.core.geo import DEFAULT_METRIC_SRID, srid_bounds, srid_is_known
 
 from . import sql
+from .checks import fit_to_columns, source_max_length
 from .exceptions import ImportFileError
 from .mapping import prepare_layer
 from .models import ImportRun, ImportState
@@ -42,6 +44,8 @@ ProgressCallback = Callable[[str, int, int], None]  # (what is happening, step d
 COPY_CHUNK_ROWS = 20000
 GRID_CELL_M = 500
 SENSOR_LINK_DISTANCE_M = 30.0
+GRID_SOURCE_SUFFIX = "-grid"
+_TEMP_DIR = re.compile(re.escape(tempfile.gettempdir()) + r"/[^/\s'\"]+/")
 
 
 @dataclass
@@ -149,11 +153,38 @@ def _load_rows(
         counts.created, counts.updated = created, updated
         counts.unchanged = eligible - created - updated
         if replace:
-            cursor.execute(sql.replace_sql(target), {"source": source})
-            counts.deleted = cursor.rowcount
+            counts.deleted, skipped = _replace(cursor, rows, source=source, file_name=file_name)
+            if skipped is not None:
+                issues.append(skipped)
+                counts.warnings += 1
         if target.kind == "sensors":
             cursor.execute(sql.LINK_SENSORS_SQL, {"run": run.pk, "max_distance_m": SENSOR_LINK_DISTANCE_M})
     return counts, issues
+
+
+def _replace(cursor: Any, rows: PreparedRows, *, source: str, file_name: str) -> tuple[int, RowIssue | None]:
+    """--replace: delete this source's stored features the file no longer has. A row the file has is
+    never deleted, valid or not: rows rejected in PostGIS are in the staging table, and the ids of rows
+    rejected before it (while reading or mapping) are passed along. When such a row's id could not be
+    read, which stored feature it is cannot be known, so nothing is deleted and the report says why.
+    Returns (deleted, the warning when skipped)."""
+    rejected = [i for i in rows.issues if i.action == "rejected"]
+    unknown = next((i for i in rejected if not i.feature_id), None)
+    if unknown is not None:
+        where = f"row {unknown.row}" if unknown.row is not None else "a row"
+        return 0, RowIssue(
+            file_name,
+            unknown.layer,
+            None,
+            None,
+            "--replace",
+            f"not applied, nothing was deleted: {where} was rejected and its id cannot be read, so which "
+            "stored feature it is cannot be known. Fix that row, or load without --replace",
+            "warning",
+        )
+    kept = sorted({str(i.feature_id) for i in rejected})
+    cursor.execute(sql.replace_sql(rows.target), {"source": source, "kept": kept})
+    return cursor.rowcount, None
 
 
 def _grid_districts(*, source: str, run: ImportRun) -> KindCounts:
@@ -163,7 +194,7 @@ def _grid_districts(*, source: str, run: ImportRun) -> KindCounts:
             sql.GRID_DISTRICTS_SQL,
             {
                 "source": source,
-                "grid_source": f"{source}-grid",
+                "grid_source": f"{source}{GRID_SOURCE_SUFFIX}",
                 "run": run.pk,
                 "metric_srid": metric_srid,
                 "cell_m": GRID_CELL_M,
@@ -244,24 +275,41 @@ def run_import(
             report(what, min(step, steps_total), steps_total)
 
         is_osm = fmt in ("osm_pbf", "osm_xml")
-        if is_osm:
-            kinds = [kind] if kind else list(USER_KINDS[:4])
-            steps_total = len(kinds) + 6
-            base_source = source or "osm"
-            batches = [(p, base_source) for p in _prepare_osm(path, kinds, tick)]
-        else:
-            tick("reading")
-            layers = read_layers(path, layer=layer, srid_override=srid)
-            steps_total = len(layers) + 2
-            base_source = source or default_source_name(path)
-            # In a file with several layers, each layer is its own source: ids repeat across layers.
-            batches = [
-                (
-                    prepare_layer(lyr, kind=kind, file_name=name),
-                    f"{base_source}/{lyr.name}" if len(layers) > 1 else base_source,
-                )
-                for lyr in layers
-            ]
+        try:
+            if is_osm:
+                kinds = [kind] if kind else list(USER_KINDS[:4])
+                steps_total = len(kinds) + 6
+                base_source = source or "osm"
+                batches = [(p, base_source) for p in _prepare_osm(path, kinds, tick)]
+                _check_source(f"{base_source}{GRID_SOURCE_SUFFIX}", name)
+            else:
+                tick("reading")
+                layers = read_layers(path, layer=layer, srid_override=srid)
+                steps_total = len(layers) + 2
+                base_source = source or default_source_name(path)
+                for lyr in layers:
+                    if lyr.srid is not None and lyr.srid != srid and not srid_is_known(lyr.srid):
+                        raise ImportFileError(
+                            name, f"layer {lyr.name!r} is in EPSG:{lyr.srid}, which PostGIS does not know; pass --srid"
+                        )
+                # In a file with several layers, each layer is its own source: ids repeat across layers.
+                batches = [
+                    (
+                        prepare_layer(lyr, kind=kind, file_name=name),
+                        f"{base_source}/{lyr.name}" if len(layers) > 1 else base_source,
+                    )
+                    for lyr in layers
+                ]
+            for _, batch_source in batches:
+                _check_source(batch_source, name)
+            batches = [(fit_to_columns(rows, file_name=name), batch_source) for rows, batch_source in batches]
+        except ImportFileError:
+            raise
+        except Exception as exc:
+            # A file GDAL, pyosmium or pandas choke on is the file's problem, not a server error; the
+            # traceback is logged in case it is ours.
+            log.exception("import #%s: reading %s failed", run.pk, name)
+            raise ImportFileError(name, f"cannot be read ({type(exc).__name__}: {_first_line(exc)})") from exc
         with transaction.atomic():
             for rows, batch_source in batches:
                 tick(f"loading {rows.target.label.lower()} ({len(rows.frame)} rows)")
@@ -279,8 +327,16 @@ def run_import(
                 city_data_changed()
         tick("done")
     except ImportFileError as exc:
+        _without_server_paths(exc, path, name)
         _finish(run, state=ImportState.FAILED, counts=counts, issues=issues, message=exc.message)
         raise
+    except DataError as exc:
+        # A value PostgreSQL refuses that the per-row checks did not catch: the file's data, so a 4xx with
+        # PostgreSQL's reason, not a 500; logged, since a check should have caught it.
+        log.exception("import #%s of %s: data refused by the database", run.pk, name)
+        message = f"{name}: a value does not fit the database ({_first_line(exc)}); nothing was changed"
+        _finish(run, state=ImportState.FAILED, counts=counts, issues=issues, message=message)
+        raise ImportFileError(name, message.removeprefix(f"{name}: ")) from exc
     except Exception as exc:
         log.exception("import #%s of %s failed", run.pk, name)
         _finish(
@@ -302,6 +358,30 @@ def run_import(
         message=("dry run, nothing written. " if dry_run else "") + summary,
     )
     return ImportResult(run=run, counts=counts, issues=issues)
+
+
+def _without_server_paths(exc: ImportFileError, path: Path, name: str) -> None:
+    """Reader libraries name the files they read: where an upload was saved, or our temporary copies.
+    The user knows the file by its name; the server's directories are none of their business."""
+    message = exc.message.replace(str(path), name).replace(str(path.parent) + "/", "")
+    message = _TEMP_DIR.sub("", message)
+    exc.message = message
+    exc.args = (message,)
+
+
+def _first_line(exc: BaseException, limit: int = 300) -> str:
+    text = (str(exc).strip().splitlines() or [""])[0]
+    return text[:limit] + ("..." if len(text) > limit else "")
+
+
+def _check_source(source: str, file_name: str) -> None:
+    limit = source_max_length()
+    if len(source) > limit:
+        raise ImportFileError(
+            file_name,
+            f"the source name {source[:80]!r} is {len(source)} characters long; at most {limit} fit. "
+            "Pass a shorter --source (or --layer, for a file with several layers)",
+        )
 
 
 def _finish(run: ImportRun, *, state: str, counts: dict[str, KindCounts], issues: list[RowIssue], message: str) -> None:

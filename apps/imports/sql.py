@@ -139,11 +139,13 @@ SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted),
 
 def replace_sql(target: Target) -> str:
     """--replace: delete this source's rows that the file no longer has. Rows the file has but that were
-    rejected this time keep their stored version. Params: source."""
+    rejected this time keep their stored version: the staged ones (rejected in PostGIS) and `kept`, the
+    ids of rows rejected before staging. Params: source, kept (a list of ids)."""
     key = "code" if target.kind == "sensors" else "source_id"
     return (
         f"DELETE FROM {target.table} t WHERE t.source = %(source)s "
-        f"AND NOT EXISTS (SELECT 1 FROM {STAGE} s WHERE s.source_id = t.{key})"
+        f"AND NOT EXISTS (SELECT 1 FROM {STAGE} s WHERE s.source_id = t.{key}) "
+        f"AND t.{key} <> ALL(%(kept)s::text[])"
     )
 
 

@@ -19,11 +19,13 @@ class Column:
 class Target:
     kind: str
     table: str
+    model: str  # "app_label.Model": where the columns' lengths and ranges come from (see checks.py)
     family: str  # polygon | line | point | any: which geometries the table takes
     columns: tuple[Column, ...]
     conflict: tuple[str, ...] = ("source", "source_id")
-    # Extra SQL run after the upsert (e.g. linking sensors), with %(source)s available.
     label: str = ""
+    # Text columns that identify a feature: a value too long for them rejects the row (other text is cut).
+    identifiers: tuple[str, ...] = ()
 
     @property
     def expected(self) -> str:
@@ -39,6 +41,7 @@ TEXT_BLANK = "''"
 
 BUILDINGS = Target(
     kind="buildings",
+    model="buildings.Building",
     table="buildings_building",
     family="polygon",
     label="Buildings",
@@ -55,6 +58,7 @@ BUILDINGS = Target(
 
 ROAD_NODES = Target(
     kind="road_nodes",
+    model="roads.RoadNode",
     table="roads_roadnode",
     family="point",
     label="Road nodes",
@@ -63,6 +67,7 @@ ROAD_NODES = Target(
 
 ROADS = Target(
     kind="roads",
+    model="roads.RoadSegment",
     table="roads_roadsegment",
     family="line",
     label="Road segments",
@@ -81,6 +86,7 @@ ROADS = Target(
 
 ASSETS = Target(
     kind="assets",
+    model="assets.UtilityAsset",
     table="assets_utilityasset",
     family="any",
     label="Utility assets",
@@ -95,9 +101,11 @@ ASSETS = Target(
 
 DISTRICTS = Target(
     kind="districts",
+    model="districts.District",
     table="districts_district",
     family="polygon",
     label="Districts",
+    identifiers=("code",),
     columns=(
         Column("name", "text", TEXT_BLANK),
         Column("code", "text", TEXT_BLANK),
@@ -108,9 +116,11 @@ DISTRICTS = Target(
 
 SENSORS = Target(
     kind="sensors",
+    model="sensors.Sensor",
     table="sensors_sensor",
     family="point",
     label="Sensors",
+    identifiers=("code",),
     conflict=("code",),
     columns=(
         Column("code", "text"),
