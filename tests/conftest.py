@@ -255,3 +255,30 @@ def job_worker(django_db_setup, django_db_blocker) -> Iterator[subprocess.Popen]
     except subprocess.TimeoutExpired:
         proc.kill()
     log.close()
+
+
+@pytest.fixture
+def run_queued_jobs():  # noqa: ANN201
+    """run_queued_jobs() -> the jobs this test queued, run to their end in this process, inside the test's
+    transaction (a worker process could not see the test's uncommitted rows). The job service's own
+    connection is the test's here; the real worker and its own connection are tested in test_upload_job.py
+    and test_jobs.py."""
+    from unittest import mock
+
+    from apps.imports.jobs import JOB_KIND as IMPORT
+    from apps.imports.jobs import run_import_job
+    from apps.jobs import services
+    from apps.jobs.models import Job, JobState
+
+    work = {IMPORT: run_import_job}
+
+    def run() -> list[Job]:
+        jobs = list(Job.objects.filter(state=JobState.QUEUED).order_by("pk"))
+        with mock.patch.object(services, "DB", "default"):
+            for job in jobs:
+                services.execute(job.pk, work[job.kind])
+        for job in jobs:
+            job.refresh_from_db()
+        return jobs
+
+    return run

@@ -12,7 +12,8 @@ import subprocess
 import sys
 import uuid
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from io import StringIO
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from apps.districts.models import District
 from apps.imports.exceptions import ImportFileError
 from apps.imports.models import ImportRun, ImportState
 from apps.imports.services import run_import
+from apps.jobs.models import Job
 from apps.roads.models import RoadSegment
 from apps.sensors.models import Sensor
 from tests.conftest import ROOT
@@ -87,10 +89,25 @@ def cli(path: Path, *args: str) -> tuple[str, str | None]:
     return out.getvalue() + err.getvalue(), None
 
 
-def upload(client: Client, path: Path, *, as_json: bool, **fields: str):  # noqa: ANN201
-    headers = {"HTTP_ACCEPT": "application/json"} if as_json else {}
-    with open(path, "rb") as fh:
-        return client.post(reverse("imports:upload"), {"file": fh, **fields}, **headers)
+@dataclass
+class Uploaded:
+    """An upload through the page, its load run as the job it queued: the job, and its page once done."""
+
+    job: Job
+    page: str
+
+
+@pytest.fixture
+def upload(staff_client: Client, run_queued_jobs):  # noqa: ANN001, ANN201
+    def post(path: Path, *, as_json: bool, **fields: str) -> Uploaded:
+        headers = {"HTTP_ACCEPT": "application/json"} if as_json else {}
+        with open(path, "rb") as fh:
+            response = staff_client.post(reverse("imports:upload"), {"file": fh, **fields}, **headers)
+        assert response.status_code == (202 if as_json else 302), response.content[:300]
+        (job,) = run_queued_jobs()
+        return Uploaded(job, staff_client.get(reverse("job", args=[job.pk])).content.decode())
+
+    return post
 
 
 def last_run(name: str) -> ImportRun:
@@ -125,7 +142,14 @@ def _hostile_geojson(name: str, tmp_path: Path, canary: Canary, secret: Path) ->
     ],
 )
 def test_geojson_that_is_really_vrt_or_a_gdal_pipeline_reads_nothing(
-    name: str, refusal: str, tmp_path: Path, canary: Canary, secret: Path, token: str, staff_client: Client
+    name: str,
+    refusal: str,
+    tmp_path: Path,
+    canary: Canary,
+    secret: Path,
+    token: str,
+    staff_client: Client,
+    upload: Callable[..., Uploaded],
 ) -> None:
     path = _hostile_geojson(name, tmp_path, canary, secret)
 
@@ -134,9 +158,9 @@ def test_geojson_that_is_really_vrt_or_a_gdal_pipeline_reads_nothing(
     run = last_run(name)
     assert run.state == ImportState.FAILED and run.message == error
     for as_json in (True, False):
-        response = upload(staff_client, path, as_json=as_json, kind="buildings", dry_run="on")
-        assert response.status_code == 400
-        assert refusal in response.content.decode()
+        uploaded = upload(path, as_json=as_json, kind="buildings", dry_run="on")
+        assert uploaded.job.state == "failed" and refusal in uploaded.job.error
+        assert refusal in uploaded.page
     detail = staff_client.get(reverse("imports:detail", args=[last_run(name).pk]))
     assert canary.hits == []
     for text in (printed, error, run.message, json.dumps(run.errors), detail.content.decode()):
@@ -169,7 +193,9 @@ def test_gdal_reads_only_geopackage_and_shapefile(
 
 
 # --------------------------------------------------------------------------------------- 2. the crs member
-def test_crs_must_name_a_code_and_is_never_fetched(tmp_path: Path, canary: Canary, staff_client: Client) -> None:
+def test_crs_must_name_a_code_and_is_never_fetched(
+    tmp_path: Path, canary: Canary, staff_client: Client, upload: Callable[..., Uploaded]
+) -> None:
     x, y = 385600.0, 6671900.0  # central Helsinki in EPSG:3067
     ring = [[x, y], [x + 20, y], [x + 20, y + 20], [x, y + 20], [x, y]]
     building = [feature("c1", {"type": "Polygon", "coordinates": [ring]}, building="yes")]
@@ -202,8 +228,8 @@ def test_crs_must_name_a_code_and_is_never_fetched(tmp_path: Path, canary: Canar
         path = write_geojson(tmp_path / name, building, crs=crs)
         printed, error = cli(path, "--dry-run")
         assert error is not None and "does not name an EPSG code" in error and "--srid" in error, name
-        response = upload(staff_client, path, as_json=True, dry_run="on")
-        assert response.status_code == 400 and "does not name an EPSG code" in response.json()["detail"]
+        uploaded = upload(path, as_json=True, dry_run="on")
+        assert uploaded.job.state == "failed" and "does not name an EPSG code" in uploaded.job.error
     # --srid says what the coordinates are; the file's link is then never looked at.
     result = run_import(path=tmp_path / "link.geojson", srid=3067, kind="buildings", dry_run=True)
     assert result.counts["buildings"].created == 1
@@ -211,20 +237,24 @@ def test_crs_must_name_a_code_and_is_never_fetched(tmp_path: Path, canary: Canar
 
 
 # ------------------------------------------------------------------------------------------ 3. zip bombs
-def test_zip_with_understated_sizes_is_refused_with_the_member_named(tmp_path: Path, staff_client: Client) -> None:
+def test_zip_with_understated_sizes_is_refused_with_the_member_named(
+    tmp_path: Path, staff_client: Client, upload: Callable[..., Uploaded]
+) -> None:
     path = zip_with_zeros(tmp_path / "forged.zip", "big.dbf", 64 * 1024**2, others={"big.shp": b"x"})
     forge_zip_sizes(path, "big.dbf", file_size=1000)  # the headers say 1,000 bytes; there are 64 MiB
 
     with pytest.raises(ImportFileError) as excinfo:
         run_import(path=path, dry_run=True)
     assert excinfo.value.message.startswith("forged.zip/big.dbf: cannot be unpacked: Bad CRC-32")
-    response = upload(staff_client, path, as_json=True, dry_run="on")
-    assert response.status_code == 400
-    assert response.json()["detail"].startswith("forged.zip/big.dbf: cannot be unpacked")
+    uploaded = upload(path, as_json=True, dry_run="on")
+    assert uploaded.job.state == "failed"
+    assert uploaded.job.error.startswith("forged.zip/big.dbf: cannot be unpacked")
     assert last_run("forged.zip").state == ImportState.FAILED
 
 
-def test_zip_member_expanding_past_the_ratio_is_refused(tmp_path: Path, staff_client: Client) -> None:
+def test_zip_member_expanding_past_the_ratio_is_refused(
+    tmp_path: Path, staff_client: Client, upload: Callable[..., Uploaded]
+) -> None:
     parts = shapefile_parts(tmp_path)
     path = zip_with_zeros(
         tmp_path / "bomb.zip", "b.dbf", 64 * 1024**2, others={k: v for k, v in parts.items() if k != "b.dbf"}
@@ -232,8 +262,8 @@ def test_zip_member_expanding_past_the_ratio_is_refused(tmp_path: Path, staff_cl
 
     with pytest.raises(ImportFileError, match=r"^bomb.zip/b.dbf: expands more than 200 times its compressed size"):
         run_import(path=path, dry_run=True)
-    response = upload(staff_client, path, as_json=False, dry_run="on")
-    assert response.status_code == 400 and "possible zip bomb" in response.content.decode()
+    uploaded = upload(path, as_json=False, dry_run="on")
+    assert uploaded.job.state == "failed" and "possible zip bomb" in uploaded.page
 
 
 def test_encrypted_or_bzip2_members_are_refused(tmp_path: Path) -> None:
@@ -371,7 +401,9 @@ def test_replace_deletes_nothing_when_a_rejected_row_has_no_readable_id(tmp_path
 
 
 # -------------------------------------------------------------------- 8. long values and broken geometry
-def test_values_too_long_for_their_column_are_per_row(tmp_path: Path, staff_client: Client) -> None:
+def test_values_too_long_for_their_column_are_per_row(
+    tmp_path: Path, staff_client: Client, upload: Callable[..., Uploaded]
+) -> None:
     run_import(path=write_geojson(tmp_path / "long.geojson", [feature("k1", square(LON, LAT), building="office")]))
     unclosed = square(LON + 0.002, LAT)
     unclosed["coordinates"][0].pop()
@@ -400,16 +432,17 @@ def test_values_too_long_for_their_column_are_per_row(tmp_path: Path, staff_clie
         assert line in printed
     assert Building.objects.get(source="long", source_id="k1").use == "office"  # the dry run changed nothing
 
-    response = upload(staff_client, path, as_json=True)
-    assert response.status_code == 200 and response.json()["state"] == ImportState.SUCCEEDED
-    run = ImportRun.objects.get(pk=response.json()["id"])
+    uploaded = upload(path, as_json=True)
+    assert uploaded.job.state == "succeeded"
+    run = ImportRun.objects.get(pk=uploaded.job.result["import_run"])
+    assert run.state == ImportState.SUCCEEDED
     assert run.counts["buildings"]["rejected"] == 3 and run.counts["buildings"]["warnings"] == 2
     stored = {b.source_id: b for b in Building.objects.filter(source="long")}
     assert set(stored) == {"k1", "k2", "k6"}
     assert stored["k1"].use == "u" * 64 and stored["k2"].name == "n" * 255
-    response = upload(staff_client, path, as_json=False, dry_run="on")
-    assert response.status_code == 302
-    assert "is 129 characters long; at most 128 fit" in staff_client.get(response["Location"]).content.decode()
+    uploaded = upload(path, as_json=False, dry_run="on")
+    assert uploaded.job.state == "succeeded"
+    assert "is 129 characters long; at most 128 fit" in staff_client.get(uploaded.job.result["url"]).content.decode()
 
 
 def test_long_identifiers_reject_the_row_and_out_of_range_numbers_are_dropped(tmp_path: Path) -> None:
@@ -458,7 +491,11 @@ def test_broken_geometries_from_gdal_formats_reject_their_row(tmp_path: Path) ->
 
 # ------------------------------------------------------------------------ no 500s, but logged tracebacks
 def test_a_file_its_reader_chokes_on_is_a_file_error(
-    tmp_path: Path, staff_client: Client, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    staff_client: Client,
+    upload: Callable[..., Uploaded],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Whatever a reader library throws on a hostile file (here: pandas, made to fail) is the file's
     problem, answered 400 with what went wrong; the traceback still goes to the log, in case the bug is ours."""
@@ -471,26 +508,27 @@ def test_a_file_its_reader_chokes_on_is_a_file_error(
     path.write_text("code,kind,lon,lat\nx,traffic,24.94,60.17\n")
 
     for as_json in (True, False):
-        response = upload(staff_client, path, as_json=as_json, dry_run="on")
-        assert response.status_code == 400
-        assert "choke.csv: cannot be read as CSV: Buffer overflow caught" in response.content.decode()
+        uploaded = upload(path, as_json=as_json, dry_run="on")
+        assert uploaded.job.state == "failed"
+        assert "choke.csv: cannot be read as CSV: Buffer overflow caught" in uploaded.page
     monkeypatch.setattr("apps.imports.readers.read_csv", choke)
-    response = upload(staff_client, path, as_json=True, dry_run="on")
-    assert response.status_code == 400
-    assert response.json()["detail"] == (
+    uploaded = upload(path, as_json=True, dry_run="on")
+    assert uploaded.job.error == (
         "choke.csv: cannot be read (ValueError: Buffer overflow caught - possible malformed input file.)"
     )
     assert last_run("choke.csv").state == ImportState.FAILED
     assert any(r.exc_info and "reading choke.csv failed" in r.getMessage() for r in caplog.records)
 
 
-def test_messages_do_not_reveal_server_paths(tmp_path: Path, staff_client: Client) -> None:
+def test_messages_do_not_reveal_server_paths(
+    tmp_path: Path, staff_client: Client, upload: Callable[..., Uploaded]
+) -> None:
     path = tmp_path / "garbage.osm.pbf"
     path.write_bytes(b"\x00\x00\x00\x0dnot a pbf at all" * 64)
 
-    response = upload(staff_client, path, as_json=True, dry_run="on")
+    uploaded = upload(path, as_json=True, dry_run="on")
 
-    assert response.status_code == 400
-    detail = response.json()["detail"]
+    assert uploaded.job.state == "failed"
+    detail = uploaded.job.error
     assert detail.startswith("garbage.osm.pbf: is not a readable OSM PBF file")
     assert "/uploads/" not in detail and str(ROOT) not in detail

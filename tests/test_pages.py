@@ -56,25 +56,59 @@ def test_upload_needs_a_data_editor(client, planner) -> None:  # noqa: ANN001
     assert client.get("/imports/upload/").status_code == 403
 
 
-def test_upload_runs_the_loader_and_shows_the_report(client, gis_staff, samples) -> None:  # noqa: ANN001
+def test_upload_queues_the_load_as_a_job_that_leads_to_the_report(client, gis_staff, samples, run_queued_jobs) -> None:  # noqa: ANN001
     client.force_login(gis_staff)
     with open(samples / "invalid_polygons.geojson", "rb") as fh:
         response = client.post("/imports/upload/", {"file": fh, "kind": "buildings", "dry_run": ""})
-    assert response.status_code == 302
-    run = ImportRun.objects.latest("created_at")
+    assert response.status_code == 302 and response["Location"].startswith("/jobs/")
+    assert not Building.objects.filter(source="invalid_polygons").exists()  # queued, not loaded in the request
+    page = client.get(response["Location"]).content.decode()
+    assert "Loading invalid_polygons.geojson" in page and "waiting for a worker" in page
+    (job,) = run_queued_jobs()
+    assert (job.state, job.progress, job.owner) == ("succeeded", 100.0, gis_staff)
+    run = ImportRun.objects.get(pk=job.result["import_run"])
     assert run.created_by == gis_staff and run.source_name == "invalid_polygons.geojson"
+    assert run.options["job"] == job.pk
     assert Building.objects.filter(source="invalid_polygons").count() == 3
-    report = client.get(response["Location"]).content.decode()
+    assert "Open the import report" in client.get(response["Location"]).content.decode()
+    report = client.get(job.result["url"]).content.decode()
     assert "Self-intersection" in report and "cannot be repaired into a Polygon" in report
     assert "not-a-number" in report  # the warning on field height
 
 
-def test_upload_of_a_file_without_crs_is_a_400_with_the_reason(client, gis_staff, samples) -> None:  # noqa: ANN001
+def test_a_file_the_loader_refuses_fails_its_job_with_the_reason(client, gis_staff, samples, run_queued_jobs) -> None:  # noqa: ANN001
     client.force_login(gis_staff)
     with open(samples / "no_crs_buildings.zip", "rb") as fh:
         response = client.post("/imports/upload/", {"file": fh}, HTTP_ACCEPT="application/json")
-    assert response.status_code == 400
-    assert "no coordinate reference system; pass --srid" in response.json()["detail"]
+    assert response.status_code == 202
+    body = response.json()
+    assert body["state"] == "queued" and body["job_url"] == f"/jobs/{body['job']}/"
+    (job,) = run_queued_jobs()
+    assert job.state == "failed" and "no coordinate reference system; pass --srid" in job.error
+    assert "no coordinate reference system" in client.get(body["job_url"]).content.decode()
+
+
+def test_what_can_be_told_at_once_is_answered_in_the_request(client, gis_staff, tmp_path) -> None:  # noqa: ANN001
+    client.force_login(gis_staff)
+    odd = tmp_path / "city.dxf"
+    odd.write_text("0\nSECTION\n")
+    with open(odd, "rb") as fh:
+        response = client.post("/imports/upload/", {"file": fh}, HTTP_ACCEPT="application/json")
+    assert response.status_code == 400 and "unsupported file type" in response.json()["detail"]
+    with open(odd, "rb") as fh:
+        page = client.post("/imports/upload/", {"file": fh, "srid": "3067"})
+    assert page.status_code == 400 and "unsupported file type" in page.content.decode()
+
+
+@override_settings(CITYTWIN_JOBS_PER_USER=1)
+def test_the_cap_on_running_jobs_is_a_429(client, gis_staff, samples, run_queued_jobs) -> None:  # noqa: ANN001
+    client.force_login(gis_staff)
+    for expected in (202, 429):
+        with open(samples / "districts.geojson", "rb") as fh:
+            response = client.post("/imports/upload/", {"file": fh}, HTTP_ACCEPT="application/json")
+        assert response.status_code == expected
+    assert "at most 1" in response.json()["detail"]
+    run_queued_jobs()  # the first one: its upload is removed when it has run
 
 
 @override_settings(CITYTWIN_MAX_UPLOAD_MB=0)

@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from apps.core.data_version import city_data_changed
 from apps.core.geo import DEFAULT_METRIC_SRID, srid_bounds, srid_is_known
+from apps.jobs.services import JobCancelled
 
 from . import sql
 from .checks import fit_to_columns, source_max_length
@@ -303,7 +304,7 @@ def run_import(
             for _, batch_source in batches:
                 _check_source(batch_source, name)
             batches = [(fit_to_columns(rows, file_name=name), batch_source) for rows, batch_source in batches]
-        except ImportFileError:
+        except (ImportFileError, JobCancelled):
             raise
         except Exception as exc:
             # A file GDAL, pyosmium or pandas choke on is the file's problem, not a server error; the
@@ -337,6 +338,9 @@ def run_import(
         message = f"{name}: a value does not fit the database ({_first_line(exc)}); nothing was changed"
         _finish(run, state=ImportState.FAILED, counts=counts, issues=issues, message=message)
         raise ImportFileError(name, message.removeprefix(f"{name}: ")) from exc
+    except JobCancelled:
+        _finish(run, state=ImportState.FAILED, counts=counts, issues=issues, message="cancelled; nothing was changed")
+        raise
     except Exception as exc:
         log.exception("import #%s of %s failed", run.pk, name)
         _finish(

@@ -20,7 +20,8 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from django.db import close_old_connections, connections, transaction
+from django.contrib.auth import get_user_model
+from django.db import connections, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat, Right
 from django.utils import timezone
@@ -82,7 +83,7 @@ def create_job(
     owner = owner if getattr(owner, "is_authenticated", False) else None
     if owner is not None:
         # Lock the owner's row so two requests at once cannot both pass the cap.
-        type(owner).objects.select_for_update().filter(pk=owner.pk).first()
+        get_user_model().objects.select_for_update().filter(pk=owner.pk).first()
         active = Job.objects.filter(owner=owner, state__in=ACTIVE_STATES).count()
         cap = conf.max_active_per_user()
         if active >= cap:
@@ -186,7 +187,6 @@ def _finish(job_id: int, worker: str, **fields: Any) -> bool:
 def execute(job_id: int, work: Work) -> str | None:
     """Run a job's work once, under its lease. Returns the final state, or None when the job was not
     this worker's to run (already finished, cancelled before it started, or held by a live worker)."""
-    close_old_connections()
     worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     if not _claim(job_id, worker):
         cancelled = (

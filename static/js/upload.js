@@ -1,5 +1,6 @@
 // Upload with a progress bar: sends the form with XMLHttpRequest (which reports upload progress), then
-// follows the server's report URL. Without JavaScript the form posts normally.
+// goes to the page of the job that loads the file (the load's own progress, then the report). Without
+// JavaScript the form posts normally and the server redirects to the same page.
 (function () {
   "use strict";
   const form = document.getElementById("upload-form");
@@ -18,14 +19,14 @@
       if (e.lengthComputable) {
         bar.value = Math.round((e.loaded / e.total) * 100);
         status.textContent = "Uploading… " + bar.value + "%";
-        if (e.loaded === e.total) status.textContent = "Checking and loading features…";
+        if (e.loaded === e.total) status.textContent = "Uploaded; queuing the load…";
       }
     });
     xhr.addEventListener("load", function () {
       let body = {};
       try { body = JSON.parse(xhr.responseText); } catch (err) { body = {}; }
-      if (xhr.status === 200 && body.report_url) {
-        window.location.assign(body.report_url);
+      if (xhr.status === 202 && body.job_url) {
+        window.location.assign(body.job_url);
         return;
       }
       bar.hidden = true;
