@@ -3,6 +3,8 @@ against the real ASGI server on the test database."""
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +14,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from apps.accounts.models import Role
 from apps.accounts.services import create_user
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.django_db]  # the mark makes pytest-django create the test database
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
     "--no-sandbox",
@@ -95,7 +97,13 @@ def gis_login(django_db_setup, django_db_blocker) -> Iterator[tuple[str, str]]: 
         User.objects.filter(username="browser-gis").delete()
 
 
-def test_gis_staff_uploads_a_file_and_reads_the_report(page: Page, server_url: str, samples: Path, gis_login) -> None:  # noqa: ANN001
+def test_gis_staff_uploads_a_file_watches_its_job_and_reads_the_report(  # noqa: ANN001
+    page: Page, server_url: str, samples: Path, gis_login, job_worker
+) -> None:
+    """The whole path with real parts: the page, the upload, the job queued to the real Celery worker, its
+    progress streamed on the `jobs` topic of the websocket, and the report at the end."""
+    frames: list[str] = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: frames.append(str(payload))))
     username, password = gis_login
     page.goto(server_url + "/imports/upload/")
     page.fill("input[name=username]", username)
@@ -105,8 +113,13 @@ def test_gis_staff_uploads_a_file_and_reads_the_report(page: Page, server_url: s
     page.set_input_files("input[name=file]", str(samples / "invalid_polygons.geojson"))
     page.check("input[name=dry_run]")
     page.click("#upload-form button[type=submit]")
-    page.wait_for_url("**/imports/*/", timeout=30000)
+    page.wait_for_url(re.compile(r"/jobs/\d+/$"), timeout=30000)
+    assert "Loading invalid_polygons.geojson" in page.inner_text("h1")
+    page.wait_for_url(re.compile(r"/imports/\d+/$"), timeout=60000)  # the job page moves on by itself
     assert "dry run" in page.inner_text("#import-state").lower()
     issues = page.inner_text("#import-issues")
     assert "Self-intersection" in issues and "cannot be repaired" in issues
     page.screenshot(path=str(SCREENS / "import-report.png"), full_page=True)
+    jobs = [json.loads(f) for f in frames if '"jobs"' in f or '"state"' in f]
+    states = [item["state"] for message in jobs for item in message.get("items", [])]
+    assert "succeeded" in states, frames[:10]  # the end came over the socket, not only by polling

@@ -220,3 +220,14 @@ def test_the_job_page_is_its_owners(client, planner, operator) -> None:  # noqa:
     html = client.get(f"/jobs/{job.pk}/").content.decode()
     assert "Loading helsinki.geojson" in html and "loading buildings (483 rows)" in html
     assert 'value="40.0"' in html and 'id="job-cancel"' in html and "job-page.js" in html
+
+
+def test_a_broker_that_cannot_be_reached_fails_the_job_in_words(planner, django_capture_on_commit_callbacks) -> None:  # noqa: ANN001
+    def unreachable(job_id: int) -> str:
+        raise ConnectionRefusedError("[Errno 111] Connection refused")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        job = services.create_job(kind="import", owner=planner, params={}, enqueue=unreachable)
+    job.refresh_from_db()
+    assert job.state == JobState.FAILED
+    assert job.error == "the job queue could not be reached; nothing was done. Try again in a minute."

@@ -93,7 +93,18 @@ def create_job(
     job = Job.objects.create(kind=kind, owner=owner, params=params, status_text=status_text)
 
     def queue() -> None:
-        task_id = enqueue(job.pk)
+        try:
+            task_id = enqueue(job.pk)
+        except Exception:  # noqa: BLE001 - the broker is down or refused: say so on the job, not as a 500
+            log.exception("job #%s could not be queued", job.pk)
+            Job.objects.filter(pk=job.pk, state=JobState.QUEUED).update(
+                state=JobState.FAILED,
+                finished_at=timezone.now(),
+                status_text="not queued",
+                error="the job queue could not be reached; nothing was done. Try again in a minute.",
+            )
+            _publish_after_commit(job.pk)
+            return
         Job.objects.filter(pk=job.pk).update(task_id=task_id[:64])
 
     transaction.on_commit(queue)
