@@ -27,7 +27,7 @@ from django.db import connection
 
 from apps.simulation.demo import create_demo_sensors, spread
 from apps.simulation.demo_feed import LOAD_PROFILES, demand_factor, load_factor, weather
-from apps.simulation.network import (
+from apps.simulation.sumo.network import (
     DRIVABLE,
     SumoNetwork,
     build_network,

@@ -20,7 +20,7 @@ from django.db import connection, transaction
 from apps.core.geo import DEFAULT_METRIC_SRID
 from apps.sensors.models import Sensor, SensorKind
 
-from .network import SumoNetwork, build_network
+from .sumo.network import SumoNetwork, build_network
 
 DEMO_SOURCE = "demo"
 LOOP_CLASSES = ("primary", "secondary", "tertiary")

@@ -45,7 +45,7 @@ from apps.sensors.models import Sensor, SensorKind
 
 from . import conf
 from .demo import DEMO_SOURCE
-from .network import SumoNetwork, build_network, edge_id, segment_id_of
+from .sumo.network import SumoNetwork, build_network, edge_id, segment_id_of
 
 log = logging.getLogger(__name__)
 
