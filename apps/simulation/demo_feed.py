@@ -22,8 +22,6 @@ import logging
 import math
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -45,7 +43,10 @@ from apps.sensors.models import Sensor, SensorKind
 
 from . import conf
 from .demo import DEMO_SOURCE
+from .sumo.demand import CITY_FLEET, read_routes, route_pool
+from .sumo.detectors import lane_lengths, midpoint_loops, write_additional
 from .sumo.network import SumoNetwork, build_network, edge_id, segment_id_of
+from .sumo.runner import SimulationSpec, libsumo_session
 
 log = logging.getLogger(__name__)
 
@@ -67,16 +68,6 @@ WEEKEND_DEMAND = (
 )
 # fmt: on
 
-# A city-centre fleet (HBEFA 4 classes; SUMO refuses unknown names at start-up). Buses and trucks are few
-# but emit most of the NOx.
-VEHICLE_MIX: list[tuple[str, str, str, float]] = [
-    ("car_petrol", "passenger", "HBEFA4/PC_petrol_Euro-6ab", 0.52),
-    ("car_diesel", "passenger", "HBEFA4/PC_diesel_Euro-6ab", 0.22),
-    ("car_old", "passenger", "HBEFA4/PC_diesel_Euro-4", 0.08),
-    ("van", "delivery", "HBEFA4/LCV_diesel_N1-III_Euro-6ab", 0.10),
-    ("bus", "bus", "HBEFA4/UBus_Std_gt15-18t_Euro-VI_A-C", 0.05),
-    ("truck", "truck", "HBEFA4/RT_le7.5t_Euro-VI_A-C", 0.03),
-]
 MAX_PENDING_INSERTIONS = 200  # the network is saturated: stop adding until the queue drains
 
 # --- air quality ----------------------------------------------------------------------------------------
@@ -300,103 +291,6 @@ def _profile_of(use: str) -> str:
     return "mixed"
 
 
-# --- SUMO inputs ----------------------------------------------------------------------------------------
-
-
-def _sumo_env() -> dict[str, str]:
-    import sumo
-
-    bin_dir = str(Path(sumo.SUMO_HOME) / "bin")
-    return {**os.environ, "SUMO_HOME": sumo.SUMO_HOME, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
-
-
-def route_pool(network: SumoNetwork, *, seed: int) -> Path:
-    """Validated random routes for this network and seed, made once and cached next to the network.
-    randomTrips prefers trips from and to the network's edge (through traffic into the centre) and
-    duarouter drops the ones that cannot be driven (one-way fragments cut by the extract's border)."""
-    target = network.directory / f"routes-{seed}.rou.xml"
-    if target.exists():
-        return target
-    import sumo
-
-    work = Path(tempfile.mkdtemp(prefix=".routes-", dir=network.directory))
-    try:
-        command = [
-            sys.executable,
-            os.path.join(sumo.SUMO_HOME, "tools", "randomTrips.py"),
-            "-n",
-            str(network.net_file),
-            "-o",
-            str(work / "trips.xml"),
-            "-r",
-            str(work / "routes.rou.xml"),
-            "-b",
-            "0",
-            "-e",
-            "3600",
-            "-p",
-            "1",
-            "--seed",
-            str(seed),
-            "--fringe-factor",
-            "5",
-            "--min-distance",
-            "300",
-            "--vehicle-class",
-            "passenger",
-            "--remove-loops",
-            "--validate",
-        ]
-        # Our interpreter and SUMO's own tool with arguments we built; no shell.
-        result = subprocess.run(  # noqa: S603
-            command, capture_output=True, text=True, check=False, env=_sumo_env(), cwd=work
-        )
-        if result.returncode != 0 or not (work / "routes.rou.xml").exists():
-            raise RuntimeError(f"randomTrips failed ({result.returncode}): {result.stderr.strip()[-2000:]}")
-        os.replace(work / "routes.rou.xml", target)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return target
-
-
-def read_routes(path: Path) -> list[list[str]]:
-    import sumolib
-
-    return [r.edges.split() for r in sumolib.xml.parse_fast(str(path), "route", ["edges"])]
-
-
-def lane_lengths(network: SumoNetwork, edges: set[str]) -> dict[str, list[float]]:
-    """Lane lengths of the given edges, with sumolib's streaming parser (the whole net is not needed)."""
-    import sumolib
-
-    lengths: dict[str, list[float]] = {}
-    for lane in sumolib.xml.parse_fast(str(network.net_file), "lane", ["id", "index", "length"]):
-        edge = lane.id.rsplit("_", 1)[0]
-        if edge in edges:
-            lengths.setdefault(edge, []).append(float(lane.length))
-    return lengths
-
-
-def write_additional(directory: Path, loops: list[LoopSensor], lengths: dict[str, list[float]], interval: int) -> Path:
-    """vTypes of the fleet and an induction loop on every lane of each loop's edge, at its middle (the
-    sensor sits at the segment's midpoint). Loop output goes nowhere: the feed reads them through libsumo."""
-    path = directory / "demo-feed.add.xml"
-    lines = ['<?xml version="1.0" encoding="UTF-8"?>', "<additional>", '  <vTypeDistribution id="demo_mix">']
-    for type_id, vclass, emission, share in VEHICLE_MIX:
-        lines.append(f'    <vType id="{type_id}" vClass="{vclass}" emissionClass="{emission}" probability="{share}"/>')
-    lines.append("  </vTypeDistribution>")
-    for loop in loops:
-        for lane, detector in enumerate(loop.detectors):
-            pos = lengths[loop.edge][lane] / 2
-            lines.append(
-                f'  <e1Detector id="{detector}" lane="{loop.edge}_{lane}" pos="{pos:.2f}" period="{interval}"'
-                ' file="NUL" friendlyPos="true"/>'
-            )
-    lines.append("</additional>")
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
-
-
 # --- MQTT -----------------------------------------------------------------------------------------------
 
 
@@ -557,8 +451,6 @@ class DemoFeed:
         return self._clock(sim_t).astimezone(self.zone)
 
     def run(self) -> FeedStats:
-        import libsumo
-
         opts = self.options
         self._started_wall = time.monotonic()
         net_edges = self.network.edge_ids()
@@ -597,20 +489,19 @@ class DemoFeed:
         publisher = Publisher(opts.url, client_id=opts.client_id or f"citytwin-demo-feed-{os.getpid()}")
         publisher.start()
         run_dir = Path(tempfile.mkdtemp(prefix=".feed-", dir=self.network.directory))
-        sumo_started = False
         try:
-            additional = write_additional(run_dir, sensors.loops, lengths, opts.interval)
-            libsumo.start(
-                [
-                    "sumo",
-                    "-n",
-                    str(self.network.net_file),
-                    "-a",
-                    str(additional),
-                    "--step-length",
-                    str(STEP_LENGTH_S),
-                    "--seed",
-                    str(opts.seed),
+            loops = [
+                detector
+                for loop in sensors.loops
+                for detector in midpoint_loops(loop.edge, loop.detectors, lengths[loop.edge], opts.interval)
+            ]
+            additional = write_additional(run_dir / "demo-feed.add.xml", fleet=CITY_FLEET, loops=loops)
+            spec = SimulationSpec(
+                net_file=self.network.net_file,
+                additional_files=(additional,),
+                step_length_s=STEP_LENGTH_S,
+                seed=opts.seed,
+                options=(
                     "--no-step-log",
                     "--no-warnings",
                     "--time-to-teleport",
@@ -618,16 +509,14 @@ class DemoFeed:
                     "--max-depart-delay",
                     "120",  # give up on a departure that cannot enter (the pool supplies more)
                     "--ignore-route-errors",
-                ]
+                ),
             )
-            sumo_started = True
-            for i, edges in enumerate(routes):
-                libsumo.route.add(f"r{i}", edges)
-            self._loop(libsumo, routes, publisher)
+            with libsumo_session(spec) as libsumo:
+                for i, edges in enumerate(routes):
+                    libsumo.route.add(f"r{i}", edges)
+                self._loop(libsumo, routes, publisher)
         finally:
             self.stats.dropped = publisher.dropped
-            if sumo_started:
-                libsumo.close()
             publisher.close()
             shutil.rmtree(run_dir, ignore_errors=True)
         return self.stats
@@ -640,7 +529,7 @@ class DemoFeed:
             self.stats.inserted += 1
             route = int(self.rng.integers(len(routes)))
             libsumo.vehicle.add(
-                f"v{self.stats.inserted}", f"r{route}", typeID="demo_mix", departLane="best", departSpeed="max"
+                f"v{self.stats.inserted}", f"r{route}", typeID=CITY_FLEET.id, departLane="best", departSpeed="max"
             )
 
     def _sample_emissions(self, libsumo: Any) -> None:
