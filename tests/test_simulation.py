@@ -25,8 +25,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 
-from apps.simulation.demo import create_demo_sensors, spread
-from apps.simulation.demo_feed import LOAD_PROFILES, demand_factor, load_factor, weather
+from apps.demo_feed.feed import LOAD_PROFILES, demand_factor, load_factor, weather
+from apps.demo_feed.sensors import create_demo_sensors, spread
 from apps.simulation.sumo.network import (
     DRIVABLE,
     SumoNetwork,
@@ -154,7 +154,7 @@ def test_demo_sensors_are_idempotent_and_linked(network: SumoNetwork, sumo_cache
 
 
 def test_spread_takes_the_farthest_site_next() -> None:
-    from apps.simulation.demo import Site
+    from apps.demo_feed.sensors import Site
 
     sites = [Site(str(i), x, 0.0, 0.0, 0.0, str(i)) for i, x in enumerate([0.0, 1.0, 10.0, 5.0, 9.0])]
     assert [s.key for s in spread(sites, 3)] == ["0", "2", "3"]

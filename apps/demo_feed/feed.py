@@ -1,5 +1,5 @@
 """The demo feed: one process that runs SUMO (libsumo) on the stored road network with random demand and
-publishes what the demo sensors (demo.py) would measure, over MQTT, exactly as real devices do
+publishes what the demo sensors (sensors.py) would measure, over MQTT, exactly as real devices do
 (docs/ingest.md): the ingest worker cannot tell it from a real deployment.
 
 - Traffic loops: SUMO induction loops (e1) on every lane of the loop's edge, read per interval.
@@ -40,13 +40,13 @@ from django.db import connection
 from django.utils import timezone
 
 from apps.sensors.models import Sensor, SensorKind
+from apps.simulation.sumo.demand import CITY_FLEET, read_routes, route_pool
+from apps.simulation.sumo.detectors import lane_lengths, midpoint_loops, write_additional
+from apps.simulation.sumo.network import SumoNetwork, build_network, edge_id, segment_id_of
+from apps.simulation.sumo.runner import SimulationSpec, libsumo_session
 
 from . import conf
-from .demo import DEMO_SOURCE
-from .sumo.demand import CITY_FLEET, read_routes, route_pool
-from .sumo.detectors import lane_lengths, midpoint_loops, write_additional
-from .sumo.network import SumoNetwork, build_network, edge_id, segment_id_of
-from .sumo.runner import SimulationSpec, libsumo_session
+from .sensors import DEMO_SOURCE
 
 log = logging.getLogger(__name__)
 
@@ -283,7 +283,7 @@ def load_demo_sensors(net_edges: set[str], lane_counts: dict[str, int]) -> DemoS
 
 
 def _profile_of(use: str) -> str:
-    from .demo import METER_QUOTAS
+    from .sensors import METER_QUOTAS
 
     for profile, _quota, uses in METER_QUOTAS:
         if use in uses:
