@@ -25,7 +25,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 
-from apps.demo_feed.feed import LOAD_PROFILES, demand_factor, load_factor, weather
+from apps.demo_feed.profiles import LOAD_PROFILES, demand_factor, load_factor, weather
 from apps.demo_feed.sensors import create_demo_sensors, spread
 from apps.simulation.sumo.network import (
     DRIVABLE,
