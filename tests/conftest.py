@@ -282,3 +282,19 @@ def run_queued_jobs():  # noqa: ANN201
         return jobs
 
     return run
+
+
+@pytest.fixture(scope="session")
+def sumo_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tests' own SUMO network cache: the test database's ids differ from the dev database's. One per
+    session, so the SUMO and demo feed tests share the network and its route pool (seconds to build)."""
+    return tmp_path_factory.mktemp("sumo")
+
+
+@pytest.fixture(scope="session")
+def sumo_network(django_db_setup, django_db_blocker, sumo_cache: Path):  # noqa: ANN001, ANN201
+    """The SUMO network of the demo city, built from the stored roads into sumo_cache."""
+    from apps.simulation.sumo.network import build_network
+
+    with django_db_blocker.unblock():
+        return build_network(cache_root=sumo_cache)

@@ -16,11 +16,5 @@ def _setting(name: str, default: str) -> str:
 
 def cache_root() -> Path:
     """Where built SUMO networks live, one folder per hash of the stored road graph. Rebuilding is cheap
-    (seconds) but not free, and the demo feed and the sensor command both need the same network."""
+    (seconds) but not free, and the demo feed, the sensor command and (next) scenario runs need the same network."""
     return Path(_setting("CITYTWIN_SUMO_CACHE", str(Path(settings.BASE_DIR) / "var" / "sumo")))
-
-
-def local_timezone() -> str:
-    """The city's time zone: demand, load profiles and the weather follow local time of day, while
-    readings are stamped in UTC. The demo city is Helsinki."""
-    return _setting("CITYTWIN_LOCAL_TIMEZONE", "Europe/Helsinki")

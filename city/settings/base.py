@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "apps.streaming",
     "apps.jobs",
     "apps.simulation",
+    "apps.demo_feed",
     "apps.imports",
     "apps.tiles",
     "apps.maps",

@@ -7,7 +7,8 @@ netconvert reads plain XML in lon/lat and projects it to UTM (`--proj.utm`); the
 the projection, so sumolib and libsumo convert back to lon/lat.
 
 Builds are cached under conf.cache_root()/<hash>/, the hash covering every stored attribute the export
-reads plus the export's own options: a reload that changes nothing reuses the net, any change rebuilds."""
+reads plus the export's own options: a reload that changes nothing reuses the net, any change rebuilds.
+The demo feed and scenario runs use the same build."""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ from xml.sax.saxutils import quoteattr
 
 from django.db import connection
 
-from . import conf
+from .. import conf
+from .install import binary
 
 log = logging.getLogger(__name__)
 
@@ -206,19 +208,6 @@ def _write_plain_xml(directory: Path) -> tuple[int, int]:
     return len(nodes), len(edges)
 
 
-def _netconvert() -> str:
-    """netconvert from the eclipse-sumo wheel (`import sumo` sets SUMO_HOME), else from PATH."""
-    import sumo
-
-    candidate = Path(sumo.SUMO_HOME) / "bin" / "netconvert"
-    if candidate.exists():
-        return str(candidate)
-    found = shutil.which("netconvert")
-    if not found:
-        raise RuntimeError("netconvert not found: install eclipse-sumo")
-    return found
-
-
 def _read_net_summary(net_file: Path) -> tuple[list[str], int, str]:
     """Edge ids, traffic-light count and projection of a built net, with sumolib's streaming parser."""
     import sumolib
@@ -264,7 +253,7 @@ def build_network(*, cache_root: Path | None = None, force: bool = False) -> Sum
         if exported_edges == 0:
             raise RuntimeError("the stored road graph has no drivable segments: load a city first")
         command = [
-            _netconvert(),
+            binary("netconvert"),
             "--node-files",
             str(work / "nodes.nod.xml"),
             "--edge-files",

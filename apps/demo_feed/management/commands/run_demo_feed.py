@@ -1,5 +1,5 @@
 """python manage.py run_demo_feed: SUMO traffic, air quality and energy meters of the demo sensors,
-published over MQTT like real devices (apps/simulation/demo_feed.py, docs/demo-feed.md)."""
+published over MQTT like real devices (apps/demo_feed/feed.py, docs/demo-feed.md)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from apps.simulation.demo_feed import DemoFeed, FeedOptions
+from apps.demo_feed.feed import DemoFeed, FeedOptions
 
 
 class Command(BaseCommand):

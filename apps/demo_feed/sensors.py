@@ -1,4 +1,4 @@
-"""Demo sensors on the real city, for the demo feed (demo_feed.py) to drive: traffic loops on main roads
+"""Demo sensors on the real city, for the demo feed (feed.py) to drive: traffic loops on main roads
 that are edges of the SUMO network, air-quality stations at the kerb of busy roads, energy meters on
 buildings of different uses.
 
@@ -19,8 +19,7 @@ from django.db import connection, transaction
 
 from apps.core.geo import DEFAULT_METRIC_SRID
 from apps.sensors.models import Sensor, SensorKind
-
-from .network import SumoNetwork, build_network
+from apps.simulation.sumo.network import SumoNetwork, build_network
 
 DEMO_SOURCE = "demo"
 LOOP_CLASSES = ("primary", "secondary", "tertiary")
@@ -30,7 +29,7 @@ LOOP_CELL_M = 200.0  # at most one loop per cell of this size, then the cells fa
 KERB_OFFSET_M = 8.0  # an air-quality station stands on the pavement, to the right of the traffic
 MIN_METER_FOOTPRINT_M2 = 100.0
 
-# Energy meters per load profile (demo_feed.LOAD_PROFILES), in the order they are numbered, and the OSM
+# Energy meters per load profile (profiles.LOAD_PROFILES), in the order they are numbered, and the OSM
 # building=* values that profile covers. Shortfalls are filled from "mixed" (building=yes: use unknown).
 METER_QUOTAS: list[tuple[str, int, tuple[str, ...]]] = [
     ("residential", 3, ("apartments", "residential", "house", "detached", "terrace", "dormitory")),

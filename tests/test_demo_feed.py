@@ -1,11 +1,10 @@
-"""The simulation app with real components: netconvert and sumolib on the stored Helsinki road graph, the
-demo sensors on it, and the demo feed (libsumo, in its own process) publishing to the embedded Mosquitto,
-its readings put through the real quality gate."""
+"""The demo feed app with real components: the demo sensors on the SUMO network of the stored Helsinki road
+graph, the time-of-day models, and the demo feed (libsumo, in its own process) publishing to the embedded
+Mosquitto, its readings put through the real quality gate."""
 
 from __future__ import annotations
 
 import json
-import math
 import os
 import subprocess
 import sys
@@ -25,16 +24,9 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 
-from apps.simulation.demo import create_demo_sensors, spread
-from apps.simulation.demo_feed import LOAD_PROFILES, demand_factor, load_factor, weather
-from apps.simulation.network import (
-    DRIVABLE,
-    SumoNetwork,
-    build_network,
-    drivable_segment_count,
-    edge_id,
-    segment_id_of,
-)
+from apps.demo_feed.profiles import LOAD_PROFILES, demand_factor, load_factor, weather
+from apps.demo_feed.sensors import create_demo_sensors, spread
+from apps.simulation.sumo.network import SumoNetwork
 from apps.telemetry.catalog import properties_of
 
 from .conftest import ROOT, database_url_for_tests
@@ -43,81 +35,19 @@ pytestmark = pytest.mark.django_db
 
 FEED_SECONDS = 120
 FEED_INTERVAL = 30
-# netconvert keeps a stored drivable segment unless it is isolated (--remove-edges.isolated): on the
-# Helsinki extract it keeps 2,319 of 2,333 (99.4 %): service-road fragments cut by the extract's border.
-MIN_KEPT_SHARE = 0.9
 
 
-def _metres(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
-    """Haversine distance: plenty for a 1 m tolerance."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
-    return 2 * 6_371_008.8 * math.asin(math.sqrt(a))
-
-
-@pytest.fixture(scope="module")
-def sumo_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The test's own network cache: the test database's ids differ from the dev database's."""
-    return tmp_path_factory.mktemp("sumo")
-
-
-@pytest.fixture(scope="module")
-def network(django_db_setup, django_db_blocker, sumo_cache: Path) -> SumoNetwork:  # noqa: ANN001
-    with django_db_blocker.unblock():
-        return build_network(cache_root=sumo_cache)
-
-
-def test_the_network_is_the_stored_road_graph(network: SumoNetwork, sumo_cache: Path) -> None:
-    import sumolib
-
-    from apps.roads.models import RoadNode, RoadSegment
-
-    assert network.net_file.exists() and network.built
-    location = next(sumolib.xml.parse_fast(str(network.net_file), "location", ["projParameter"]))
-    assert "+proj=utm" in location.projParameter
-
-    net = sumolib.net.readNet(str(network.net_file))
-    edges = net.getEdges(withInternal=False)
-    assert len(edges) == network.net_edges
-    drivable = set(RoadSegment.objects.filter(highway__in=DRIVABLE).values_list("id", flat=True))
-    assert network.exported_edges == drivable_segment_count() == len(drivable)
-    # Every SUMO edge is a stored drivable segment; netconvert drops only isolated fragments.
-    assert {segment_id_of(e.getID()) for e in edges} <= drivable
-    assert network.net_edges >= MIN_KEPT_SHARE * len(drivable)
-    # Direction and attributes survive: a segment's edge runs between its nodes, with its lanes.
-    for segment in RoadSegment.objects.filter(id__in=[segment_id_of(e.getID()) for e in edges[:200]]):
-        edge = net.getEdge(edge_id(segment.id))
-        assert (edge.getFromNode().getID(), edge.getToNode().getID()) == (
-            f"n{segment.from_node_id}",
-            f"n{segment.to_node_id}",
-        )
-        assert edge.getLaneNumber() == (segment.lanes or 1)
-
-    # Nodes keep their place: convert SUMO's UTM coordinates back and compare with the stored points.
-    node_ids = sorted(int(n.getID()[1:]) for n in net.getNodes() if n.getID().startswith("n"))[::25]
-    stored = {n.id: n.geom for n in RoadNode.objects.filter(id__in=node_ids)}
-    assert len(stored) == len(node_ids) > 40
-    for nid in node_ids:
-        x, y = net.getNode(f"n{nid}").getCoord()
-        lon, lat = net.convertXY2LonLat(x, y)
-        assert _metres(lon, lat, stored[nid].x, stored[nid].y) < 1.0, nid
-
-    # Unchanged graph: the cached network is reused.
-    again = build_network(cache_root=sumo_cache)
-    assert (again.built, again.network_hash, again.net_edges) == (False, network.network_hash, network.net_edges)
-
-
-def test_demo_sensors_are_idempotent_and_linked(network: SumoNetwork, sumo_cache: Path, monkeypatch) -> None:  # noqa: ANN001
+def test_demo_sensors_are_idempotent_and_linked(sumo_network: SumoNetwork, sumo_cache: Path, monkeypatch) -> None:  # noqa: ANN001
     from apps.sensors.models import Sensor
 
-    first = create_demo_sensors(network=network)
+    first = create_demo_sensors(network=sumo_network)
     codes = [s.code for s in first.sensors]
     assert len(first.created) == len(codes) == 16 + 5 + 12
     assert [c for c in codes if "-loop-" in c] == [f"hel-loop-{i:03d}" for i in range(1, 17)]
     assert [c for c in codes if "-aq-" in c] == [f"hel-aq-{i:03d}" for i in range(1, 6)]
     assert [c for c in codes if "-meter-" in c] == [f"hel-meter-{i:03d}" for i in range(1, 13)]
 
-    in_net = network.segment_ids()
+    in_net = sumo_network.segment_ids()
     sensors = Sensor.objects.filter(code__in=codes).select_related("road_segment", "building")
     for s in sensors:
         assert s.source == "demo" and s.source_id == s.code and s.active
@@ -138,7 +68,7 @@ def test_demo_sensors_are_idempotent_and_linked(network: SumoNetwork, sumo_cache
         )
         assert cursor.fetchone()[0] > 100
 
-    second = create_demo_sensors(network=network)
+    second = create_demo_sensors(network=sumo_network)
     assert (second.created, second.updated, second.deactivated) == ([], [], [])
     assert sorted(s.code for s in second.unchanged) == sorted(codes)
 
@@ -148,13 +78,13 @@ def test_demo_sensors_are_idempotent_and_linked(network: SumoNetwork, sumo_cache
     assert Sensor.objects.filter(source="demo", code__startswith="hel-").count() == len(codes)
 
     # Fewer loops asked for: the extra ones are switched off, their history kept.
-    third = create_demo_sensors(network=network, loops=10)
+    third = create_demo_sensors(network=sumo_network, loops=10)
     assert third.deactivated == [f"hel-loop-{i:03d}" for i in range(11, 17)]
     assert not Sensor.objects.get(code="hel-loop-016").active
 
 
 def test_spread_takes_the_farthest_site_next() -> None:
-    from apps.simulation.demo import Site
+    from apps.demo_feed.sensors import Site
 
     sites = [Site(str(i), x, 0.0, 0.0, 0.0, str(i)) for i, x in enumerate([0.0, 1.0, 10.0, 5.0, 9.0])]
     assert [s.key for s in spread(sites, 3)] == ["0", "2", "3"]
@@ -181,14 +111,14 @@ def test_the_models_stay_inside_the_catalog_ranges_and_rates() -> None:
 
 
 @pytest.fixture(scope="module")
-def feed_sensors(network: SumoNetwork, django_db_blocker) -> Iterator[list[str]]:  # noqa: ANN001
+def feed_sensors(sumo_network: SumoNetwork, django_db_blocker) -> Iterator[list[str]]:  # noqa: ANN001
     """Committed demo sensors (the feed runs in another process) under a prefix of their own, so that
     nothing this test publishes on the shared broker lands on a developer's hel-* sensors."""
     from apps.sensors.models import Sensor
 
     prefix = f"t{uuid.uuid4().hex[:6]}"
     with django_db_blocker.unblock():
-        codes = [s.code for s in create_demo_sensors(network=network, prefix=prefix).sensors]
+        codes = [s.code for s in create_demo_sensors(network=sumo_network, prefix=prefix).sensors]
     yield codes
     with django_db_blocker.unblock():
         ids = list(Sensor.objects.filter(code__in=codes).values_list("id", flat=True))

@@ -1,5 +1,5 @@
 """python manage.py create_demo_sensors: traffic loops, air-quality stations and energy meters on the
-loaded city, for the demo feed. Idempotent: run it again and nothing changes (see apps/simulation/demo.py)."""
+loaded city, for the demo feed. Idempotent: run it again and nothing changes (see apps/demo_feed/sensors.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from apps.simulation.demo import create_demo_sensors
+from apps.demo_feed.sensors import create_demo_sensors
 
 
 class Command(BaseCommand):
