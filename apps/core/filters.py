@@ -98,7 +98,7 @@ class StrictFilterForm(forms.Form):
     """`?kind=` (given, empty) is not `?kind` left out: for a typed parameter (a number, a choice, a
     boolean...) it is an error. Free text and lists may be empty."""
 
-    def clean(self) -> dict[str, Any]:
+    def clean(self) -> dict[str, Any] | None:
         cleaned = super().clean()
         for name, field in self.fields.items():
             free = type(field) is forms.CharField or isinstance(field, BaseCSVField)

@@ -117,7 +117,7 @@ def document_errors_and_auth(result: dict[str, Any], generator: Any, request: An
     for path, operations in result.get("paths", {}).items():
         for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
-            success = next((r for code, r in sorted(responses.items()) if code.startswith("2")), {})
+            success: dict[str, Any] = next((r for code, r in sorted(responses.items()) if code.startswith("2")), {})
             media_types = ["application/json", *(m for m in success.get("content", {}) if m != "application/json")]
             for parameter in operation.get("parameters", []):
                 if parameter.get("in") == "query":

@@ -65,9 +65,16 @@ class SensorViewSet(GeoFeatureViewSet):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("start", OpenApiTypes.DATETIME, description="Default: end - 1 hour."),
+            OpenApiParameter("start", OpenApiTypes.DATETIME, description="Default: end - 1 hour. Before end."),
             OpenApiParameter("end", OpenApiTypes.DATETIME, description="Default: now."),
-            OpenApiParameter("resolution", OpenApiTypes.STR, enum=RESOLUTIONS, description="Default: 1m."),
+            OpenApiParameter(
+                "resolution",
+                OpenApiTypes.STR,
+                enum=RESOLUTIONS,
+                description="Default: 1m. The window (end - start) is at most "
+                + ", ".join(f"{window.days} days at {name}" for name, window in MAX_WINDOW.items())
+                + "; a longer one is a 400.",
+            ),
         ],
         responses=SensorSeriesSerializer,
     )
