@@ -1,6 +1,11 @@
 """schemathesis hooks for tests/test_openapi.py (loaded by the CLI through SCHEMATHESIS_HOOKS).
 
-JSON Schema cannot say "minlon < maxlon" or "start before end": the OpenAPI document states those rules in
+`map_case`: HTTP ingest writes only to the test's own sensor (CITYTWIN_OPENAPI_SENSOR). schemathesis reuses
+values it saw in answers (sensor codes from /api/sensors/), so a generated reading could name a sensor
+that other tests own; every code-like sensor name is replaced by the test's own. Names no sensor can have
+(not a slug) stay: they test the quarantine.
+
+`filter_case`: JSON Schema cannot say "minlon < maxlon" or "start before end": the OpenAPI document states those rules in
 the parameters' descriptions, and the API answers 400 when they are broken. A *positive* case (one that
 claims to be valid, for the positive_data_acceptance check) must keep them too, so positive cases that
 break one are dropped here; negative cases are left alone. The rules are written out again here, not
@@ -9,6 +14,8 @@ imported from the app, so that a wrong rule in the app cannot agree with itself.
 from __future__ import annotations
 
 import math
+import os
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,6 +24,7 @@ import schemathesis
 # apps/sensors/api/views.py: the longest window per resolution, and the defaults.
 MAX_WINDOW = {"raw": timedelta(days=1), "1m": timedelta(days=3), "15m": timedelta(days=31), "1h": timedelta(days=366)}
 DEFAULT_WINDOW = timedelta(hours=1)
+SLUG = re.compile(r"[-a-zA-Z0-9_]+")
 
 
 def _sensible_bbox(raw: str) -> bool:
@@ -63,3 +71,13 @@ def filter_case(context: Any, case: Any) -> bool:
     if "bbox" in query and not _sensible_bbox(str(query["bbox"])):
         return False
     return not (case.operation.path.endswith("/readings/") and not _sensible_window(query))
+
+
+@schemathesis.hook
+def map_case(context: Any, case: Any) -> Any:
+    own = os.environ.get("CITYTWIN_OPENAPI_SENSOR")
+    if own and case.operation.path == "/api/ingest/readings/" and isinstance(case.body, list):
+        for item in case.body:
+            if isinstance(item, dict) and isinstance(item.get("sensor"), str) and SLUG.fullmatch(item["sensor"]):
+                item["sensor"] = own
+    return case

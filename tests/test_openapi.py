@@ -1,14 +1,15 @@
 """The OpenAPI document (/api/schema/) tells the truth about the API.
 
 1. schemathesis, its CLI with every check (`--checks all`) and every phase (examples, coverage, fuzzing,
-   stateful), against the real ASGI server (uvicorn, as `make run` serves) on the test database, once per
-   role: anonymous, planner, operator, gis_staff, admin, ingest, device. 0 failures, 0 errors.
+   stateful), against the real ASGI server (conftest's `server_url`: uvicorn, as `make run` serves, with the
+   test settings' high throttle rates) on the test database, once per role: anonymous, planner, operator,
+   gis_staff, admin, ingest, device. 0 failures, 0 errors.
 2. The shapes the issue named, pinned directly: GeoJSON pages, plain pages, the alerts list, the error
    answers of every operation.
 
-Writes stay off the shared demo city: the acknowledge operation is pinned to an alert of this module's own
-sensor, and ingested readings name only that sensor (or names no sensor has: quarantined); everything the
-run wrote is deleted afterwards. The command and its settings are in `_command` and `_config`; the cost is
+Writes stay off the shared demo city: acknowledge is pinned to an alert of this module's own sensor, cancel
+to a job of this module's own, and ingested readings name only that sensor (or names no sensor has:
+quarantined); everything the run wrote is deleted afterwards. The command and its settings are in `_command` and `_config`; the cost is
 about 20-40 s per role with MAX_EXAMPLES examples per operation and phase (docs/api.md)."""
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ import json
 import os
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,7 +26,7 @@ from typing import Any
 import pytest
 from django.contrib.gis.geos import Point
 
-from tests.conftest import ROOT, _free_port, database_url_for_tests
+from tests.conftest import ROOT
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +34,6 @@ ROLES = ("anonymous", "planner", "operator", "gis_staff", "admin", "ingest", "de
 MAX_EXAMPLES = 10
 SEED = 20261202
 SENSOR = "openapi-aq-1"  # this module's sensor; the device account of the run has its code as username
-APP_NAME = "citytwin-openapi-test"  # the server's PostgreSQL application_name, to end only its backends
 # schemathesis's defaults for negative_data_rejection, plus 200 for HTTP ingest only: a batch is answered 200
 # with each item that is not a valid reading rejected alone (listed in `rejected`, quarantined), by design
 # (docs/api.md), so a schema-violating item does not make the request a 4xx.
@@ -50,6 +48,7 @@ def world(django_db_setup, django_db_blocker) -> Iterator[dict[str, Any]]:  # no
 
     from apps.accounts.models import Role, User
     from apps.accounts.services import create_user
+    from apps.jobs.models import Job
     from apps.sensors.models import Sensor
     from apps.telemetry.models import Alert, QuarantinedReading, Reading
 
@@ -70,54 +69,27 @@ def world(django_db_setup, django_db_blocker) -> Iterator[dict[str, Any]]:  # no
         quarantined = QuarantinedReading.objects.create(
             received_at=started, source="http", sensor_code="nobody", reason="unknown_sensor", detail="t", payload="{}"
         )
-        tokens = {}
+        tokens, users = {}, {}
         for role in ROLES[1:]:
             name = SENSOR if role == Role.DEVICE else f"openapi-{role}"
-            user = create_user(username=name, password="pw-for-tests-only", role=Role(role))
-            tokens[role] = Token.objects.create(user=user).key
-    yield {"tokens": tokens, "alert": alert.pk, "quarantined": quarantined.pk, "sensor": SENSOR}
+            users[role] = create_user(username=name, password="pw-for-tests-only", role=Role(role))
+            tokens[role] = Token.objects.create(user=users[role]).key
+        # Queued, never enqueued: cancelling it only changes its row.
+        job = Job.objects.create(kind="import", owner=users["admin"], params={"source": "openapi test"})
+    yield {
+        "tokens": tokens,
+        "alert": alert.pk,
+        "job": job.pk,
+        "quarantined": quarantined.pk,
+        "sensor": SENSOR,
+        "sensor_id": sensor.pk,
+    }
     with django_db_blocker.unblock():
+        Job.objects.filter(pk=job.pk).delete()
         Reading.objects.filter(sensor_id=sensor.pk).delete()
         sensor.delete()  # its alerts (and their events), latest values and rollups go with it
         QuarantinedReading.objects.filter(received_at__gte=started).delete()
         User.objects.filter(username__in=[SENSOR, *(f"openapi-{r}" for r in ROLES)]).delete()
-
-
-@pytest.fixture(scope="module")
-def openapi_server(world, django_db_blocker) -> Iterator[str]:  # noqa: ANN001
-    """uvicorn serving city.asgi with tests/openapi_settings.py (the test settings, throttling raised)."""
-    from django.db import connection
-
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url_for_tests(),
-        "DJANGO_SETTINGS_MODULE": "tests.openapi_settings",
-        "CITYTWIN_DB_POOL": "1",
-        "PGAPPNAME": APP_NAME,
-    }
-    log = open(ROOT / "var" / "test-openapi-server.log", "w")  # noqa: SIM115 - closed below
-    command = [sys.executable, "-m", "uvicorn", "city.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
-    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(base + "/healthz/", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"the server did not start; see {ROOT / 'var' / 'test-openapi-server.log'}")
-        time.sleep(0.3)
-    yield base
-    proc.terminate()
-    proc.wait(timeout=20)
-    log.close()
-    with django_db_blocker.unblock(), connection.cursor() as cursor:
-        cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s", [APP_NAME])
 
 
 def _toml(value: Any) -> str:
@@ -133,15 +105,15 @@ def _config(role: str, world: dict[str, Any]) -> str:
     if role != "anonymous":
         lines += ["[auth.openapi.tokenAuth]", f"api_key = {_toml('Token ' + world['tokens'][role])}"]
     lines += [
-        "[dictionaries.own_sensor]",
-        f"values = {_toml([world['sensor']])}",
-        # The only write that changes existing rows: pinned to this module's alert.
+        # The writes that change existing rows: pinned to this module's alert and job.
         "[[operations]]",
         'include-path = "/api/alerts/{id}/acknowledge/"',
         f'parameters = {{ "path.id" = {world["alert"]} }}',
         "[[operations]]",
+        'include-path = "/api/jobs/{id}/cancel/"',
+        f'parameters = {{ "path.id" = {world["job"]} }}',
+        "[[operations]]",
         'include-path = "/api/ingest/readings/"',
-        'parameters = { "body.[*].sensor" = { dictionary = "own_sensor" } }',
         f"checks.negative_data_rejection.expected-statuses = {_toml([*NEGATIVE_OK, '200'])}",
     ]
     return "\n".join(lines) + "\n"
@@ -156,6 +128,18 @@ def _command(server: str, config: Path, report: Path) -> list[str]:
     ]
 
 
+def _shared_rows(world: dict[str, Any]) -> dict[str, Any]:
+    """What the run must leave alone: other sensors' readings, other alerts' trail, other jobs."""
+    from apps.jobs.models import Job
+    from apps.telemetry.models import AlertEvent, Reading
+
+    return {
+        "readings": Reading.objects.exclude(sensor_id=world["sensor_id"]).count(),
+        "alert events": AlertEvent.objects.exclude(alert_id=world["alert"]).count(),
+        "jobs": sorted(Job.objects.exclude(pk=world["job"]).values_list("pk", "state", "cancel_requested")),
+    }
+
+
 def _summary(report: dict[str, Any]) -> str:
     failures = [f"{f['code']} {f['title']}: {', '.join(f['operations'])}" for f in report.get("failures", [])]
     errors = [json.dumps(e)[:300] for e in report.get("errors", [])]
@@ -163,12 +147,14 @@ def _summary(report: dict[str, Any]) -> str:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_schemathesis_finds_no_failure(openapi_server: str, world: dict[str, Any], role: str, tmp_path: Path) -> None:
+def test_schemathesis_finds_no_failure(server_url: str, world: dict[str, Any], role: str, tmp_path: Path) -> None:
     config, report_path = tmp_path / "schemathesis.toml", tmp_path / "report.json"
     config.write_text(_config(role, world))
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.openapi_hooks", "PYTHONPATH": str(ROOT)}
+    env["CITYTWIN_OPENAPI_SENSOR"] = world["sensor"]  # the hooks point ingested readings at it
+    before = _shared_rows(world)
     run = subprocess.run(  # noqa: S603 - our own command line
-        _command(openapi_server, config, report_path),
+        _command(server_url, config, report_path),
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -184,6 +170,7 @@ def test_schemathesis_finds_no_failure(openapi_server: str, world: dict[str, Any
     )
     assert report["operations"]["tested"] == report["operations"]["total"] >= 22
     assert not report["failures"] and not report["errors"], _summary(report)
+    assert _shared_rows(world) == before
     assert cases["generated"] > 300 and cases["errored"] == 0
     assert all(phase["status"] in ("success", "skipped") for phase in report["phases"].values()), report["phases"]
     assert run.returncode == 0, run.stdout[-3000:]
@@ -336,14 +323,18 @@ def test_drf_errors_answer_in_the_documented_shape(api, api_as, planner, operato
     assert "note" in invalid["errors"] and "note" in invalid["detail"]
 
 
-def test_throttled_answers_429_with_retry_after_in_the_documented_shape() -> None:
-    from rest_framework.exceptions import Throttled
+def test_throttled_answers_429_with_retry_after_in_the_documented_shape(settings, api, schema) -> None:  # noqa: ANN001
+    from django.core.cache import cache
 
-    from apps.core.exceptions import api_exception_handler
-
-    response = api_exception_handler(Throttled(wait=7), {})
-    assert response is not None and response.status_code == 429 and response["Retry-After"] == "7"
-    assert response.data["code"] == "throttled" and "7 seconds" in response.data["detail"]
+    cache.clear()
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": "2/min", "user": "2/min"}}
+    try:
+        answers = [api.get("/api/districts/?limit=1") for _ in range(3)]
+    finally:
+        cache.clear()
+    body = _error(answers[-1], 429, "throttled")
+    assert int(answers[-1]["Retry-After"]) > 0 and "seconds" in body["detail"]
+    _validate(schema, {"$ref": "#/components/schemas/Error"}, body)
 
 
 def test_error_bodies_validate_against_the_error_component(api, schema) -> None:  # noqa: ANN001
