@@ -13,6 +13,8 @@ from apps.jobs.views import job_page
 
 admin.site.login_form = AdminLoginForm
 
+handler404 = "apps.core.views.not_found"
+
 urlpatterns = [
     path("", include("apps.maps.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(authentication_form=LoginForm), name="login"),

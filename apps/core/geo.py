@@ -5,6 +5,7 @@ GDAL fetch URLs (SSRF), see docs/security.md."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from django.db import connection
@@ -13,6 +14,13 @@ STORAGE_SRID = 4326
 WEB_MERCATOR_SRID = 3857
 # Metric work for the demo city (Helsinki): ETRS-TM35FIN. Other cities set CITYTWIN_METRIC_SRID.
 DEFAULT_METRIC_SRID = 3067
+
+
+# A number as clients write one (JavaScript's Number#toString included: 1e-7); not Python's extras that
+# float() also reads (inf, nan, 1_000, surrounding spaces). The OpenAPI schema documents the same pattern.
+DECIMAL = r"[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?"
+BBOX_PATTERN = rf"^{DECIMAL},{DECIMAL},{DECIMAL},{DECIMAL}$"
+_DECIMAL = re.compile(DECIMAL)
 
 
 class BBoxError(ValueError):
@@ -37,6 +45,8 @@ class BBox:
             raise BBoxError(f"bbox has a value that is not a number: {raw!r}") from exc
         if any(v != v or v in (float("inf"), float("-inf")) for v in values):
             raise BBoxError("bbox values must be finite numbers")
+        if not all(_DECIMAL.fullmatch(p) for p in parts):
+            raise BBoxError(f"bbox values must be plain decimal numbers (like 24.95 or -1e-7): {raw[:80]!r}")
         min_lon, min_lat, max_lon, max_lat = values
         if not (-180 <= min_lon <= 180 and -180 <= max_lon <= 180 and -90 <= min_lat <= 90 and -90 <= max_lat <= 90):
             raise BBoxError("bbox must be in WGS 84 degrees (lon -180..180, lat -90..90)")

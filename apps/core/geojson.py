@@ -6,9 +6,11 @@ passes the text through. This keeps a list near the cost of the raw SQL (bench/b
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import QuerySet
 
@@ -59,7 +61,13 @@ def render_feature_collection(
     geom_field: str = "geom",
 ) -> str:
     """The FeatureCollection JSON text of one page of `queryset` (filtered, not yet ordered or sliced)."""
-    sql, params = feature_collection_sql(queryset, fields=fields, limit=limit, offset=offset, geom_field=geom_field)
+    try:
+        sql, params = feature_collection_sql(queryset, fields=fields, limit=limit, offset=offset, geom_field=geom_field)
+    except EmptyResultSet:
+        # Django knows without asking the database that no row can match (e.g. an id beyond its column's
+        # range): the ORM would answer an empty list; compiling the SQL ourselves, we say so here.
+        empty = {"type": "FeatureCollection", "count": 0, "numberMatched": 0, "numberReturned": 0}
+        return json.dumps({**empty, "next": None, "previous": previous_url, "features": []})
     # The link placeholders come first in the statement's text, before the subqueries' own params.
     with connections[queryset.db].cursor() as cursor:
         cursor.execute(sql, [next_url, previous_url, *params])

@@ -1,15 +1,20 @@
 """Base viewset for the city's layers: filtered lists rendered as GeoJSON inside PostGIS, details through
-the GeoJSON serializer."""
+the GeoJSON serializer. Also the API's JSON 404 for URLs that match no route."""
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.defaults import page_not_found
 from rest_framework import viewsets
+from rest_framework.exceptions import NotFound
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.request import Request
+from rest_framework.settings import api_settings
 
+from .exceptions import error_body
 from .geojson import render_feature_collection
 from .pagination import FeaturePagination
 
@@ -23,11 +28,29 @@ class GeoJSONRenderer(JSONRenderer):
     format = "geojson"
 
 
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler404: a URL under /api/ that matches no route (`/api/buildings/1.5/`, a path parameter with a
+    slash) answers the API's JSON error, as a route's own 404 does; pages keep Django's HTML page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("not_found", "No such URL in the API; see /api/docs/."), status=404)
+    return page_not_found(request, exception)
+
+
 def feature_fields(serializer_class: Any) -> tuple[str, ...]:
     """The properties of a layer's GeoJSON features: its serializer's fields but the id and geometry, so
     that lists (rendered in PostGIS) and details (rendered by the serializer) say the same."""
     meta = serializer_class.Meta
     return tuple(f for f in meta.fields if f not in ("id", meta.geo_field))
+
+
+class StrictFormatNegotiation(DefaultContentNegotiation):
+    """`?format=` given empty is an unknown format (404, as `?format=xml` is), not "no format": the layers
+    document `format` as one of json, geojson."""
+
+    def select_renderer(self, request: Request, renderers: list[Any], format_suffix: str | None = None) -> Any:
+        if not format_suffix and request.query_params.get(api_settings.URL_FORMAT_OVERRIDE) == "":
+            raise NotFound("?format= is empty; leave it out or give one of json, geojson")
+        return super().select_renderer(request, renderers, format_suffix)
 
 
 class GeoFeatureViewSet(viewsets.ReadOnlyModelViewSet):
@@ -36,6 +59,7 @@ class GeoFeatureViewSet(viewsets.ReadOnlyModelViewSet):
     geojson_fields: ClassVar[tuple[str, ...]] = ()
     pagination_class = FeaturePagination
     renderer_classes = [JSONRenderer, GeoJSONRenderer, BrowsableAPIRenderer]
+    content_negotiation_class = StrictFormatNegotiation
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
         queryset = self.filter_queryset(self.get_queryset())

@@ -195,6 +195,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Two models have a `state` with different choices: stable names for generated clients.
+    "ENUM_NAME_OVERRIDES": {
+        "ImportStateEnum": "apps.imports.models.ImportState",
+        "JobStateEnum": "apps.jobs.models.JobState",
+    },
+    # Error answers (one Error component), optional auth on public reads: apps/core/schema.py.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.core.schema.document_errors_and_auth",
+    ],
 }
 
 CACHES = {

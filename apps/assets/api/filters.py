@@ -1,13 +1,9 @@
-import django_filters
-
 from apps.assets.models import UtilityAsset
-from apps.core.filters import BBoxFilterSet
+from apps.core.filters import BBoxFilterSet, CharInFilter
 
 
 class UtilityAssetFilterSet(BBoxFilterSet):
-    kind = django_filters.BaseInFilter(
-        help_text="One or more kinds, comma-separated, e.g. street_lamp,traffic_signals."
-    )
+    kind = CharInFilter(help_text="One or more kinds, comma-separated, e.g. street_lamp,traffic_signals.")
 
     class Meta:
         model = UtilityAsset

@@ -4,7 +4,7 @@ from apps.imports.models import ImportRun
 
 
 class ImportRunSerializer(serializers.ModelSerializer):
-    created_by = serializers.StringRelatedField()
+    created_by = serializers.StringRelatedField(allow_null=True, help_text="The username; null for the CLI.")
 
     class Meta:
         model = ImportRun

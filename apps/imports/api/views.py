@@ -2,8 +2,10 @@ from django.db.models import QuerySet
 from rest_framework import viewsets
 
 from apps.accounts.permissions import IsDataEditor
+from apps.core.pagination import ListPagination
 from apps.imports.models import ImportRun
 
+from .filters import ImportRunFilterSet
 from .serializers import ImportRunSerializer
 
 
@@ -12,7 +14,8 @@ class ImportRunViewSet(viewsets.ReadOnlyModelViewSet):
 
     serializer_class = ImportRunSerializer
     permission_classes = [IsDataEditor]
-    filterset_fields = ("state", "dry_run")
+    pagination_class = ListPagination
+    filterset_class = ImportRunFilterSet
 
     def get_queryset(self) -> QuerySet[ImportRun]:
         return ImportRun.objects.select_related("created_by").order_by("-created_at")

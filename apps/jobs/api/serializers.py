@@ -21,7 +21,7 @@ JOB_FIELDS: tuple[str, ...] = (
 
 
 class JobSerializer(serializers.ModelSerializer):
-    owner = serializers.StringRelatedField()
+    owner = serializers.StringRelatedField(allow_null=True, help_text="The username; null once the account is gone.")
 
     class Meta:
         model = Job

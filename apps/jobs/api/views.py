@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import BasePermission
@@ -14,10 +14,13 @@ from rest_framework.response import Response
 
 from apps.accounts.models import STAFF_ROLES
 from apps.accounts.permissions import role_of
+from apps.core.pagination import ListPagination
+from apps.core.schema import ERROR_REF
 from apps.jobs.models import Job
 from apps.jobs.selectors import jobs_visible_to
 from apps.jobs.services import request_cancel
 
+from .filters import JobFilterSet
 from .serializers import JobDetailSerializer, JobSerializer
 
 
@@ -32,7 +35,8 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     """Your jobs (imports, scenario runs): state, progress, error; admins see everyone's."""
 
     permission_classes = [IsPerson]
-    filterset_fields = ("kind", "state")
+    filterset_class = JobFilterSet
+    pagination_class = ListPagination
 
     def get_queryset(self) -> QuerySet[Job]:
         return jobs_visible_to(self.request.user)
@@ -40,7 +44,13 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     def get_serializer_class(self) -> type[JobSerializer]:
         return JobDetailSerializer if self.action != "list" else JobSerializer
 
-    @extend_schema(request=None, responses=JobDetailSerializer)
+    @extend_schema(
+        request=None,
+        responses={
+            200: JobDetailSerializer,
+            409: OpenApiResponse(ERROR_REF, description="The job has already finished (code not_cancellable)."),
+        },
+    )
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None, format: str | None = None) -> Response:  # noqa: A002
         """Cancel a queued job at once, or ask a running one to stop at its next progress report (409 when

@@ -1,13 +1,13 @@
 import django_filters
 
-from apps.core.filters import BBoxFilterSet
+from apps.core.filters import BBoxFilterSet, CharInFilter, IntegerFilter
 from apps.roads.models import RoadNode, RoadSegment
 
 
 class RoadSegmentFilterSet(BBoxFilterSet):
-    highway = django_filters.BaseInFilter(help_text="One or more OSM highway classes, comma-separated.")
+    highway = CharInFilter(help_text="One or more OSM highway classes, comma-separated.")
     name = django_filters.CharFilter(lookup_expr="icontains")
-    min_lanes = django_filters.NumberFilter(field_name="lanes", lookup_expr="gte")
+    min_lanes = IntegerFilter(field_name="lanes", lookup_expr="gte")
 
     class Meta:
         model = RoadSegment

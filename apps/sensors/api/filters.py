@@ -1,11 +1,9 @@
-import django_filters
-
-from apps.core.filters import BBoxFilterSet
+from apps.core.filters import BBoxFilterSet, CharInFilter
 from apps.sensors.models import Sensor
 
 
 class SensorFilterSet(BBoxFilterSet):
-    kind = django_filters.BaseInFilter(help_text="One or more of traffic, air_quality, energy.")
+    kind = CharInFilter(help_text="One or more of traffic, air_quality, energy.")
 
     class Meta:
         model = Sensor

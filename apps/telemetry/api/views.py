@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -16,10 +15,14 @@ from rest_framework.views import APIView
 
 from apps.accounts.models import Role
 from apps.accounts.permissions import has_role
+from apps.core.pagination import ListPagination
+from apps.core.serializers import StrictCharField
 from apps.telemetry.api.parsers import ReadingBatchParser
-from apps.telemetry.models import Alert, QuarantinedReading
+from apps.telemetry.models import Alert, AlertKind, QuarantinedReading
 from apps.telemetry.selectors import alert_item
 from apps.telemetry.services import acknowledge_alert, ingest_http_items
+
+from .filters import AlertFilterSet, QuarantineFilterSet
 
 MAX_BATCH = 5000
 MAX_BODY_BYTES = 5 * 1024 * 1024
@@ -39,18 +42,27 @@ class IsOperator(BasePermission):
         return has_role(request.user, Role.OPERATOR, Role.ADMIN)
 
 
+# The next three document the ingest API (the view reads the body itself and checks each item in the quality
+# gate, so that one bad item is rejected alone).
 class ReadingInSerializer(serializers.Serializer):
-    sensor = serializers.CharField()
-    time = serializers.CharField(help_text="ISO 8601 with a time zone, the device's clock.")
-    seq = serializers.IntegerField(required=False)
-    values = serializers.DictField(child=serializers.FloatField())
+    sensor = serializers.CharField(help_text="The sensor's code (a device may only post its own).")
+    time = serializers.DateTimeField(help_text="ISO 8601 with a time zone, the device's clock.")
+    seq = serializers.IntegerField(required=False, min_value=-(2**63), max_value=2**63 - 1)
+    values = serializers.DictField(child=serializers.FloatField(), help_text="Property name -> value.")
+
+
+class RejectedReadingSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="The item's position in the posted list, from 0.")
+    sensor = serializers.CharField(allow_null=True)
+    reason = serializers.CharField(help_text="A quarantine reason, e.g. unknown_sensor, bad_time, out_of_range.")
+    detail = serializers.CharField()
 
 
 class IngestResultSerializer(serializers.Serializer):
     received = serializers.IntegerField()
     stored = serializers.IntegerField()
     redelivered = serializers.IntegerField(help_text="Already stored with the same values (a retry); not an error.")
-    rejected = serializers.ListField(child=serializers.DictField())
+    rejected = RejectedReadingSerializer(many=True)
 
 
 class IngestReadingsView(APIView):
@@ -60,7 +72,13 @@ class IngestReadingsView(APIView):
     permission_classes = [CanIngest]
     parser_classes = [ReadingBatchParser]  # an unreadable element is quarantined, not the whole body
 
-    @extend_schema(request=ReadingInSerializer(many=True), responses=IngestResultSerializer)
+    @extend_schema(
+        request={"application/json": ReadingInSerializer(many=True)},
+        responses=IngestResultSerializer,
+        description="Each item should be a ReadingIn; an item that is not is rejected alone (listed in `rejected`, "
+        "quarantined), never the whole batch. The body itself must be a JSON list of at most "
+        f"{MAX_BATCH} items and {MAX_BODY_BYTES // 1024 // 1024} MB.",
+    )
     def post(self, request: Request) -> Response:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
         if declared > MAX_BODY_BYTES:
@@ -104,15 +122,33 @@ class QuarantineViewSet(viewsets.ReadOnlyModelViewSet):
 
     serializer_class = QuarantineSerializer
     permission_classes = [IsOperator]
-    filterset_fields = ("reason", "sensor_code", "source")
+    pagination_class = ListPagination
+    filterset_class = QuarantineFilterSet
     queryset = QuarantinedReading.objects.order_by("-received_at")
 
 
 class AcknowledgeSerializer(serializers.Serializer):
-    note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    note = StrictCharField(required=False, allow_blank=True, max_length=2000)
 
 
 class AlertSerializer(serializers.Serializer):
+    """alert_item() renders an alert (the API and the live stream say the same); the fields document it."""
+
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=AlertKind.choices)
+    sensor = serializers.CharField(help_text="The sensor's code.")
+    sensor_kind = serializers.CharField()
+    lon = serializers.FloatField()
+    lat = serializers.FloatField()
+    property = serializers.CharField()
+    value = serializers.FloatField()
+    message = serializers.CharField()
+    started_at = serializers.DateTimeField()
+    last_seen_at = serializers.DateTimeField()
+    resolved_at = serializers.DateTimeField(allow_null=True)
+    acknowledged_by = serializers.CharField(allow_null=True, help_text="The username.")
+    acknowledged_at = serializers.DateTimeField(allow_null=True)
+
     def to_representation(self, instance: Alert) -> dict[str, Any]:
         return alert_item(instance)
 
@@ -122,16 +158,14 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     serializer_class = AlertSerializer
     permission_classes = [IsOperator]
-
-    def get_queryset(self) -> QuerySet[Alert]:
-        queryset = Alert.objects.select_related("sensor", "acknowledged_by").order_by("-started_at")
-        if self.request.query_params.get("open") in ("1", "true"):
-            queryset = queryset.filter(resolved_at__isnull=True)
-        return queryset
+    pagination_class = ListPagination
+    filterset_class = AlertFilterSet
+    queryset = Alert.objects.select_related("sensor", "acknowledged_by").order_by("-started_at")
 
     @extend_schema(request=AcknowledgeSerializer, responses=AlertSerializer)
     @action(detail=True, methods=["post"])
-    def acknowledge(self, request: Request, pk: str | None = None) -> Response:
+    def acknowledge(self, request: Request, pk: str | None = None, format: str | None = None) -> Response:
+        # `format`: the router also routes acknowledge.json (format suffixes) and passes it.
         form = AcknowledgeSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         alert = acknowledge_alert(alert=self.get_object(), user=request.user, note=form.validated_data.get("note", ""))
