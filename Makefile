@@ -12,7 +12,7 @@ setup: ## Install Debian packages and the virtualenv (pinned in requirements.loc
 run: ## Set up, start PostGIS/Redis/Mosquitto under var/, load the demo city, serve on :8000 (PORT=)
 	@bin/run
 
-test: ## Set up, start the embedded stack, run the whole test suite (its own test database)
+test: ## Set up, lint, start the embedded stack, run the whole test suite (its own test database)
 	@bin/test
 
 bench: setup ## Benchmarks: ratios against baselines measured in the same run (see bench/README.md)

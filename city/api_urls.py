@@ -12,6 +12,7 @@ from apps.imports.api.views import ImportRunViewSet
 from apps.jobs.api.views import JobViewSet
 from apps.roads.api.views import RoadNodeViewSet, RoadSegmentViewSet
 from apps.sensors.api.views import SensorViewSet
+from apps.telemetry.api.sensors import SensorReadingsViewSet
 from apps.telemetry.api.views import AlertViewSet, IngestReadingsView, QuarantineViewSet
 
 router = DefaultRouter()
@@ -21,6 +22,7 @@ router.register("road-nodes", RoadNodeViewSet, basename="road-node")
 router.register("utility-assets", UtilityAssetViewSet, basename="utility-asset")
 router.register("districts", DistrictViewSet, basename="district")
 router.register("sensors", SensorViewSet, basename="sensor")
+router.register("sensors", SensorReadingsViewSet, basename="sensor-readings")  # latest/, readings/
 router.register("imports", ImportRunViewSet, basename="import-run")
 router.register("alerts", AlertViewSet, basename="alert")
 router.register("quarantine", QuarantineViewSet, basename="quarantine")
