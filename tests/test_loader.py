@@ -218,3 +218,17 @@ def test_cli_names_file_row_and_field(samples: Path) -> None:
         match=r"no_crs_buildings.zip: layer 'no_crs_buildings' has no coordinate reference system; pass --srid",
     ):
         call_command("load_city", str(samples / "no_crs_buildings.zip"), stdout=StringIO(), stderr=StringIO())
+
+
+def test_progress_runs_from_zero_to_the_end_through_the_rows_staged(samples: Path, monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setattr(services, "COPY_CHUNK_ROWS", 1)  # one progress report per staged row
+    calls: list[tuple[str, float, int]] = []
+    run_import(
+        path=samples / "invalid_polygons.geojson", kind="buildings", dry_run=True, progress=lambda *c: calls.append(c)
+    )
+    assert calls[0] == ("reading", 0, 3)
+    assert calls[-1] == ("done", 3, 3)
+    done = [c[1] for c in calls]
+    assert done == sorted(done) and all(0 <= d <= 3 for d in done)
+    staged = [c for c in calls if "rows staged" in c[0]]
+    assert len(staged) >= 3 and all(1 < c[1] < 2 for c in staged)  # inside the loading step, not at its end

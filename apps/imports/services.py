@@ -41,7 +41,9 @@ from .targets import USER_KINDS, Target
 
 log = logging.getLogger(__name__)
 
-ProgressCallback = Callable[[str, int, int], None]  # (what is happening, step done, steps in all)
+ProgressCallback = Callable[
+    [str, float, int], None
+]  # (what is happening, steps done (a fraction within one), steps in all)
 COPY_CHUNK_ROWS = 20000
 GRID_CELL_M = 500
 SENSOR_LINK_DISTANCE_M = 30.0
@@ -118,6 +120,7 @@ def _load_rows(
     run: ImportRun,
     file_name: str,
     replace: bool,
+    copied: Callable[[int], None] = lambda done: None,
 ) -> tuple[KindCounts, list[RowIssue]]:
     """Stage, check and upsert one batch of rows for one target. Must run inside the import's transaction."""
     target: Target = rows.target
@@ -134,7 +137,7 @@ def _load_rows(
         cursor.execute(sql.create_stage_sql(target))
         if not rows.frame.empty:
             with raw.cursor() as pg_cursor:
-                _copy_rows(pg_cursor, rows, lambda done: None)
+                _copy_rows(pg_cursor, rows, copied)
         cursor.execute(
             sql.check_sql(target),
             {"srid": rows.srid, "xmin": bounds[0], "ymin": bounds[1], "xmax": bounds[2], "ymax": bounds[3]},
@@ -267,13 +270,13 @@ def run_import(
     counts: dict[str, KindCounts] = {}
     issues: list[RowIssue] = []
     try:
-        steps_total = 1
+        steps_total = 3  # reading, one layer, done: until the file says how many layers it has
         step = 0
 
         def tick(what: str) -> None:
             nonlocal step
             step += 1
-            report(what, min(step, steps_total), steps_total)
+            report(what, min(step - 1, steps_total), steps_total)  # the step that starts now is not done
 
         is_osm = fmt in ("osm_pbf", "osm_xml")
         try:
@@ -313,9 +316,15 @@ def run_import(
             raise ImportFileError(name, f"cannot be read ({type(exc).__name__}: {_first_line(exc)})") from exc
         with transaction.atomic():
             for rows, batch_source in batches:
-                tick(f"loading {rows.target.label.lower()} ({len(rows.frame)} rows)")
+                label = f"loading {rows.target.label.lower()}"
+                tick(f"{label} ({len(rows.frame)} rows)")
+
+                def copied(done: int, label: str = label, at: int = step - 1, n: int = len(rows.frame)) -> None:
+                    # COPY is most of a step; checking and upserting in PostGIS the rest.
+                    report(f"{label}: {done:,} of {n:,} rows staged", at + 0.8 * done / max(n, 1), steps_total)
+
                 kind_counts, kind_issues = _load_rows(
-                    rows, source=batch_source, run=run, file_name=name, replace=replace
+                    rows, source=batch_source, run=run, file_name=name, replace=replace, copied=copied
                 )
                 counts.setdefault(rows.target.kind, KindCounts()).add(kind_counts)
                 issues.extend(kind_issues)
@@ -326,7 +335,7 @@ def run_import(
                 transaction.set_rollback(True)
             elif any(c.created or c.updated or c.deleted for c in counts.values()):
                 city_data_changed()
-        tick("done")
+        report("done", steps_total, steps_total)
     except ImportFileError as exc:
         _without_server_paths(exc, path, name)
         _finish(run, state=ImportState.FAILED, counts=counts, issues=issues, message=exc.message)

@@ -66,9 +66,9 @@ class Command(BaseCommand):
             total=1, desc=f"load {path.name}", unit="step", disable=not show_bar, file=self.stderr._out, leave=True
         )
 
-        def progress(what: str, done: int, total: int) -> None:
+        def progress(what: str, done: float, total: int) -> None:
             bar.total = total
-            bar.n = done
+            bar.n = round(done, 1)
             bar.set_postfix_str(what)
             bar.refresh()
 
