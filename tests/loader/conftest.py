@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from tests.hostile_files import Canary, canary_server
+from tests.loader.hostile_files import Canary, canary_server
 from tests.loader.support import LAT, LON, Uploaded
 
 

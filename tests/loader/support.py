@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 
 from apps.imports.models import ImportRun
 from apps.jobs.models import Job
-from tests.hostile_files import HELSINKI
+from tests.loader.hostile_files import HELSINKI
 
 LON, LAT = HELSINKI
 

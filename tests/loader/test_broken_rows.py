@@ -19,7 +19,7 @@ from apps.imports.services import run_import
 from apps.roads.models import RoadSegment
 from apps.sensors.models import Sensor
 from tests.conftest import ROOT
-from tests.hostile_files import (
+from tests.loader.hostile_files import (
     corrupt_gpkg_polygon,
     feature,
     square,

@@ -22,7 +22,7 @@ from apps.imports.exceptions import ImportFileError
 from apps.imports.models import ImportState
 from apps.imports.services import run_import
 from tests.conftest import ROOT
-from tests.hostile_files import (
+from tests.loader.hostile_files import (
     MEASURE_RSS,
     Canary,
     feature,

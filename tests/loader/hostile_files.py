@@ -1,4 +1,4 @@
-"""Builders of hostile and broken source files for tests/test_loader_hostile.py, all made in a temporary
+"""Builders of hostile and broken source files for tests/loader/, all made in a temporary
 directory by the test, and an "SSRF canary": an HTTP server on 127.0.0.1 that counts what reaches it."""
 
 from __future__ import annotations
