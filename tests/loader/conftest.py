@@ -1,5 +1,5 @@
 """Fixtures of the loader tests: a canary HTTP server, a local secret, a gis_staff client and uploads that
-run their job (tests/hostile_files.py builds the files)."""
+run their job (tests/loader/hostile_files.py builds the files)."""
 
 from __future__ import annotations
 

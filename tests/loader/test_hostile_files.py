@@ -1,5 +1,5 @@
 """The loader under hostile files (issue 8, items 1-3): files that try to make GDAL read URLs or local
-files, CRSs that are links, zip bombs. Every file is built here, in tmp_path (tests/hostile_files.py); an
+files, CRSs that are links, zip bombs. Every file is built here, in tmp_path (tests/loader/hostile_files.py); an
 HTTP server on 127.0.0.1 counts any request the loader makes, and a local "secret" file's content must
 appear in no report."""
 
