@@ -8,12 +8,15 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from django.db import connections
 from rest_framework.test import APIClient
 
 from apps.accounts.models import Role, User
@@ -223,38 +226,46 @@ def ingest_worker(live_sensors, django_db_blocker) -> Iterator[subprocess.Popen]
     cleaner.loop_stop()
 
 
-@pytest.fixture(scope="session")
-def job_worker(django_db_setup, django_db_blocker) -> Iterator[subprocess.Popen]:  # noqa: ANN001
-    """The real Celery job worker (as `make run` starts it) on the test database and this session's queue."""
-    from django.conf import settings
-
-    env = {**os.environ, "DATABASE_URL": database_url_for_tests(), "DJANGO_SETTINGS_MODULE": "city.settings.test"}
-    env["CITYTWIN_DB_POOL"] = "0"
-    log_path = ROOT / "var" / "test-worker.log"
-    log = open(log_path, "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "celery", "-A", "city", "worker", "-Q", settings.CELERY_TASK_DEFAULT_QUEUE),
-            *("--concurrency", "1", "--without-gossip", "--without-mingle", "--loglevel", "info"),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+def start_job_worker(
+    log_path: Path, *, queue: str, env: dict[str, str] | None = None, beat: Path | None = None
+) -> subprocess.Popen:
+    """A real Celery job worker (as `make run` starts it) on the test database, in its own process group (a
+    fault test kills the whole group); with Celery beat when `beat` names its schedule file."""
+    full_env = {**os.environ, "DATABASE_URL": database_url_for_tests(), "DJANGO_SETTINGS_MODULE": "city.settings.test"}
+    full_env.update({"CITYTWIN_DB_POOL": "0", "CITYTWIN_CELERY_QUEUE": queue, **(env or {})})
+    log = open(log_path, "w")  # noqa: SIM115 - the child keeps it; closed with the process
+    args = [sys.executable, "-m", "celery", "-A", "city", "worker", "-Q", queue, "--concurrency", "1"]
+    args += ["--without-gossip", "--without-mingle", "--loglevel", "info"]
+    if beat is not None:
+        args += ["-B", "--schedule", str(beat)]
+    proc = subprocess.Popen(args, cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    log.close()
     deadline = time.monotonic() + 60
     while "ready." not in log_path.read_text():
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
             raise RuntimeError(f"the job worker did not start; see {log_path}")
         time.sleep(0.2)
-    yield proc
+    return proc
+
+
+def stop_job_worker(proc: subprocess.Popen) -> None:
     proc.terminate()
     try:
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+        os.killpg(proc.pid, 9)
+        proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="session")
+def job_worker(django_db_setup, django_db_blocker) -> Iterator[subprocess.Popen]:  # noqa: ANN001
+    """The real Celery job worker on the test database and this session's queue."""
+    from django.conf import settings
+
+    proc = start_job_worker(ROOT / "var" / "test-worker.log", queue=settings.CELERY_TASK_DEFAULT_QUEUE)
+    yield proc
+    stop_job_worker(proc)
 
 
 @pytest.fixture
@@ -298,3 +309,24 @@ def sumo_network(django_db_setup, django_db_blocker, sumo_cache: Path):  # noqa:
 
     with django_db_blocker.unblock():
         return build_network(cache_root=sumo_cache)
+
+
+def in_thread(fn: Callable[[], Any]) -> Any:
+    """Run fn in a thread of its own: its own connections, in autocommit, outside the test's transaction,
+    as a worker process would be (the job connection must see committed rows)."""
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = fn()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread
+            outcome["error"] = exc
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")

@@ -3,8 +3,7 @@ is open, outcomes recorded in words a person can act on, cancel, the per-user ca
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -15,29 +14,9 @@ from django.utils import timezone
 from apps.core.exceptions import DomainError
 from apps.jobs import services
 from apps.jobs.models import Job, JobState
+from tests.conftest import in_thread
 
 pytestmark = pytest.mark.django_db(databases=["default", "jobs"])
-
-
-def in_thread(fn: Callable[[], Any]) -> Any:
-    """Run fn in a thread of its own: its own connections, in autocommit, outside the test's transaction,
-    as a worker process would be (the job connection must see committed rows)."""
-    outcome: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            outcome["value"] = fn()
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread
-            outcome["error"] = exc
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome.get("value")
 
 
 @pytest.fixture(autouse=True)

@@ -9,10 +9,12 @@ from typing import Any
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils import timezone
 
 from apps.jobs.models import Job
 from apps.jobs.services import Progress, create_job
 
+from .models import ImportRun, ImportState
 from .services import run_import
 
 JOB_KIND = "import"
@@ -31,6 +33,7 @@ def queue_import(*, path: Path, display_name: str, options: dict[str, Any], user
         owner=user,
         params={"path": str(path), "display_name": display_name, **options},
         enqueue=lambda job_id: str(run_import_job_task.delay(job_id).id),
+        task_name=run_import_job_task.name,
         status_text=f"{display_name}: waiting for a worker",
     )
 
@@ -40,6 +43,11 @@ def run_import_job(job: Job, progress: Progress) -> dict[str, Any]:
     path = Path(params["path"])
     if upload_folder().resolve() not in path.resolve().parents:
         raise ValueError(f"job #{job.pk}: {path} is not an upload")  # never load an arbitrary server path
+    # An earlier attempt whose worker was killed left its import run "running": it did nothing (its
+    # transaction died with it) and says so.
+    ImportRun.objects.filter(options__job=job.pk, state=ImportState.RUNNING).update(
+        state=ImportState.FAILED, finished_at=timezone.now(), message="its worker stopped; nothing was changed"
+    )
     try:
         result = run_import(
             path=path,

@@ -20,4 +20,9 @@ def progress_interval_s() -> float:
     return float(getattr(settings, "CITYTWIN_JOB_PROGRESS_INTERVAL_S", 0.5))
 
 
+def max_attempts() -> int:
+    """How many times a job is started before a worker that keeps dying fails it."""
+    return int(getattr(settings, "CITYTWIN_JOB_MAX_ATTEMPTS", 3))
+
+
 MAX_LOG_CHARS = 100_000

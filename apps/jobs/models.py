@@ -33,6 +33,7 @@ class Job(models.Model):
     cancel_requested = models.BooleanField(default=False)
     params = models.JSONField(default=dict, blank=True)
     result = models.JSONField(default=dict, blank=True)
+    task_name = models.CharField(max_length=100, blank=True, help_text="The Celery task that runs it (to re-queue).")
     task_id = models.CharField(max_length=64, blank=True, help_text="The Celery task id of the last enqueue.")
     attempts = models.PositiveIntegerField(default=0)
     worker = models.CharField(max_length=128, blank=True, help_text="The worker holding the lease.")

@@ -22,7 +22,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import connections, transaction
-from django.db.models import F, Value
+from django.db.models import F, Q, Value
 from django.db.models.functions import Concat, Right
 from django.utils import timezone
 
@@ -76,6 +76,7 @@ def create_job(
     owner: Any,
     params: dict[str, Any],
     enqueue: Callable[[int], str],
+    task_name: str = "",
     status_text: str = "waiting for a worker",
 ) -> Job:
     """Create a queued job; `enqueue(job_id) -> task id` runs after commit (a kind's task.apply_async).
@@ -90,7 +91,7 @@ def create_job(
             raise JobLimitReached(
                 f"you already have {active} jobs queued or running (at most {cap}); wait for one to finish or cancel one"
             )
-    job = Job.objects.create(kind=kind, owner=owner, params=params, status_text=status_text)
+    job = Job.objects.create(kind=kind, owner=owner, params=params, status_text=status_text, task_name=task_name)
 
     def queue() -> None:
         try:
@@ -237,6 +238,43 @@ def execute(job_id: int, work: Work) -> str | None:
         heartbeat.join(timeout=5)
     _finish(job_id, worker, state=JobState.SUCCEEDED, progress=100.0, result=result, status_text="done")
     return JobState.SUCCEEDED
+
+
+def requeue_stalled_jobs(*, send: Callable[[str, int], str] | None = None) -> list[int]:
+    """Queue again the jobs whose worker stopped: running with a lease that ran out (the worker was killed;
+    Redis would redeliver its message only after the visibility timeout, hours later), or queued long ago
+    with no task (the process that created them stopped before queueing). A job that has stopped
+    CITYTWIN_JOB_MAX_ATTEMPTS times fails instead. Whichever copy of a job arrives first claims it; the others
+    find its lease held and do nothing. Run periodically by Celery beat (jobs.requeue_stalled)."""
+    if send is None:
+        from celery import current_app
+
+        def send(task_name: str, job_id: int) -> str:
+            return str(current_app.send_task(task_name, args=[job_id]).id)
+
+    now = timezone.now()
+    stalled = Job.objects.exclude(task_name="").filter(
+        Q(state=JobState.RUNNING, lease_until__lt=now)
+        | Q(state=JobState.QUEUED, task_id="", created_at__lt=now - timedelta(seconds=conf.lease_seconds()))
+    )
+    requeued = []
+    for job in stalled:
+        if job.attempts >= conf.max_attempts():
+            failed = Job.objects.filter(pk=job.pk, state=job.state, lease_until=job.lease_until).update(
+                state=JobState.FAILED,
+                finished_at=now,
+                lease_until=None,
+                status_text="failed",
+                error=f"its worker stopped {job.attempts} times while running it; it was not run again",
+            )
+            if failed:
+                _publish_after_commit(job.pk)
+            continue
+        task_id = send(job.task_name, job.pk)
+        Job.objects.filter(pk=job.pk).update(task_id=task_id[:64])
+        log.warning("job #%s (%s): its worker stopped; queued again", job.pk, job.kind)
+        requeued.append(job.pk)
+    return requeued
 
 
 @transaction.atomic

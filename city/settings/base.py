@@ -238,6 +238,11 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A job whose worker died is queued again once its lease (CITYTWIN_JOB_LEASE_S) has run out; beat runs
+# with the worker (`celery worker -B` in bin/run; one beat per deployment, docs/deployment.md).
+CELERY_BEAT_SCHEDULE = {
+    "requeue-stalled-jobs": {"task": "jobs.requeue_stalled", "schedule": float(env_int("CITYTWIN_JOB_SWEEP_S", 30))},
+}
 
 # Vector tiles: browsers may cache public tiles this long; tiles depending on the role are private.
 CITYTWIN_TILE_MAX_AGE = env_int("CITYTWIN_TILE_MAX_AGE", 300)
