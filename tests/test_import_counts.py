@@ -334,3 +334,44 @@ def test_file_level_errors_name_the_file(tmp_path: Path) -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM sensors_sensor WHERE source IN ('x', 'w')")
         assert cursor.fetchone()[0] == 0
+
+
+def test_hostile_rows_are_row_errors_and_an_unreadable_line_fails_the_file_cleanly(tmp_path: Path) -> None:
+    _segment("h", (11.30000, 44.50000), (11.30000, 44.50200))
+    Sensor.objects.create(source="elsewhere", source_id="x", code="hostile-taken", kind="traffic",
+                          geom="SRID=4326;POINT(11.3 44.501)")  # fmt: skip
+    long_id = "L" * 129
+    path = _write(
+        tmp_path,
+        "hostile.csv",
+        "detector,time,count,lat,lon\n"
+        "ok,2024-03-05T08:00:00Z,1,44.501,11.30001\n"  # 2
+        "nul\x00,2024-03-05T08:00:00Z,1,44.501,11.30001\n"  # 3
+        f"{long_id},2024-03-05T08:00:00Z,1,44.501,11.30001\n"  # 4
+        "ok,9999-12-31T23:00:00-05:00,1,44.501,11.30001\n"  # 5
+        "ok,2999-01-01T00:00:00Z,1,44.501,11.30001\n"  # 6
+        "ok,2024-03-05T08:00:00Z,nan,44.501,11.30001\n"  # 7
+        "far,2024-03-05T08:00:00Z,1,91,11.30001\n"  # 8
+        "taken,2024-03-05T08:00:00Z,1,44.501,11.30001\n",  # 9: its code is another sensor's
+    )
+    result = import_counts(path=path)
+    assert _issues(result) == [
+        (3, None, "*", "contains a NUL character", "rejected"),
+        (4, None, "detector", "a detector id of 129 characters; at most 128", "rejected"),
+        (5, "ok", "time", "outside the years 1..9999 in UTC: '9999-12-31T23:00:00-05:00'", "rejected"),
+        (6, "ok", "count", "2999-01-01 00:00 UTC is in the future", "rejected"),
+        (7, "ok", "count", "not a whole number of vehicles: 'nan'", "rejected"),
+        (8, None, "lat", "not a latitude and longitude: 91.0, 11.30001", "rejected"),
+        (9, "taken", "detector",
+         "the sensor code hostile-taken belongs to another sensor (source elsewhere, id x)", "rejected"),
+    ]  # fmt: skip
+    assert _readings("hostile-ok") == {datetime(2024, 3, 5, 8, tzinfo=UTC): 1.0}
+
+    huge = _write(
+        tmp_path, "huge.csv", "detector,time,count\nA,2024-03-05T08:00:00Z,1\n" + "B," + "9" * 200_000 + ",1\n"
+    )
+    with pytest.raises(ImportFileError, match=r"huge.csv: line 3 cannot be read: field larger than field limit"):
+        import_counts(path=huge)
+    run = ImportRun.objects.filter(source_name="huge.csv").get()
+    assert run.state == ImportState.FAILED and "nothing was changed" in run.message
+    assert not Sensor.objects.filter(source="huge").exists()

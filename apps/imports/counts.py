@@ -24,7 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DataError, connection, transaction
 from django.utils import timezone
 
 from apps.core.data_version import city_data_changed
@@ -225,6 +225,10 @@ def _load_chunk(state: _State, chunk: tuple[CountRow, ...]) -> None:
             readings.rejected += len(r.counts)
             continue
         for start, value, field_name in r.counts:
+            if start > state.received_at:
+                readings.rejected += 1
+                state.issue(r.row, loop_id, field_name, f"{start:%Y-%m-%d %H:%M} UTC is in the future")
+                continue
             key = (sensor_id, start)
             earlier = state.seen.get(key)
             if earlier is not None:
@@ -304,6 +308,16 @@ def import_counts(
                 city_data_changed()
         if not dry_run:
             fold_rollups(wait=True)
+    except ImportFileError as exc:
+        _finish(run, state, ImportState.FAILED, f"{exc.message}; nothing was changed")
+        raise
+    except DataError as exc:
+        # A value PostgreSQL refuses that the row checks did not catch: the file's, so its reason, not a
+        # traceback; logged, since a check should have caught it.
+        log.exception("import #%s of %s: data refused by the database", run.pk, name)
+        message = f"a value does not fit the database ({str(exc).strip().splitlines()[0][:300]}); nothing was changed"
+        _finish(run, state, ImportState.FAILED, message)
+        raise ImportFileError(name, message) from exc
     except Exception as exc:
         log.exception("import #%s of %s failed", run.pk, name)
         _finish(run, state, ImportState.FAILED, f"internal error ({type(exc).__name__}); nothing was changed")

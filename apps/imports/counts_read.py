@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from .exceptions import ImportFileError
@@ -41,6 +41,7 @@ COMPASS = {
     "N": 0.0, "NE": 45.0, "E": 90.0, "SE": 135.0, "S": 180.0,
     "SO": 225.0, "SW": 225.0, "O": 270.0, "W": 270.0, "NO": 315.0, "NW": 315.0,
 }  # fmt: skip
+DETECTOR_ID_MAX = 128  # Sensor.source_id
 COUNT_MAX = 10_000  # the catalog's range of vehicle_count (apps/telemetry/catalog.py); checked again there
 
 
@@ -75,7 +76,7 @@ class CountFile:
     name: str
     layout: str  # wide | long
     handle: TextIO
-    reader: Iterator[list[str]]
+    reader: Any  # a csv.reader (its line_num is the line a row ends on)
     columns: dict[str, int]  # lower-cased header -> position
     header: list[str]
     clock: _Clock
@@ -121,10 +122,13 @@ class _Clock:
     def hour(self, local: datetime, *, second: bool = False) -> tuple[datetime | None, bool]:
         first = local.replace(tzinfo=self.zone, fold=0)
         later = local.replace(tzinfo=self.zone, fold=1)
-        if first.astimezone(UTC).astimezone(self.zone).replace(tzinfo=None) != local:
-            return None, False  # skipped by the clocks going forward
-        ambiguous = first.utcoffset() != later.utcoffset()
-        return (later if second and ambiguous else first).astimezone(UTC), ambiguous
+        try:
+            if first.astimezone(UTC).astimezone(self.zone).replace(tzinfo=None) != local:
+                return None, False  # skipped by the clocks going forward
+            ambiguous = first.utcoffset() != later.utcoffset()
+            return (later if second and ambiguous else first).astimezone(UTC), ambiguous
+        except OverflowError:  # year 1 or 9999 pushed past the calendar by the offset
+            raise _RowError("*", f"{local:%Y-%m-%d %H:%M} is outside the years 1..9999 in UTC") from None
 
 
 def _pick(columns: dict[str, int], names: tuple[str, ...]) -> int | None:
@@ -265,6 +269,10 @@ def _detector(count_file: CountFile, cells: list[str], row: int, seen: dict[str,
     loop_id = cells[detector_i].strip()
     if not loop_id:
         raise _RowError(_header(columns, detector_i), "no detector id")
+    if len(loop_id) > DETECTOR_ID_MAX:  # a cut id would name another detector
+        raise _RowError(
+            _header(columns, detector_i), f"a detector id of {len(loop_id)} characters; at most {DETECTOR_ID_MAX}"
+        )
     known = seen.get(loop_id)
     if known is not None:
         return known
@@ -341,7 +349,10 @@ def _long_time(
         except ValueError:
             raise _RowError(_header(columns, time_i), f"not an ISO 8601 time: {raw[:40]!r}") from None
         if parsed.tzinfo is not None:
-            return parsed.astimezone(UTC)
+            try:
+                return parsed.astimezone(UTC)
+            except OverflowError:
+                raise _RowError(_header(columns, time_i), f"outside the years 1..9999 in UTC: {raw[:40]!r}") from None
         local = parsed
         field_name = _header(columns, time_i)
     else:
@@ -376,14 +387,22 @@ def rows(count_file: CountFile) -> Iterator[CountRow]:
     folds: dict[tuple[str, datetime], int] = {}
     count_i = _pick(count_file.columns, COUNT_COLUMNS)
     width = len(count_file.header)
-    for index, cells in enumerate(count_file.reader):
-        row = index + 2  # the line number in the file, as users count (the header is line 1)
+    while True:
+        try:
+            cells = next(count_file.reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # e.g. a field over the csv module's limit (128 KiB): the rest is unreadable
+            raise ImportFileError(count_file.name, f"line {count_file.reader.line_num} cannot be read: {exc}") from exc
+        row = count_file.reader.line_num  # the line the row ends on, as users count (the header is line 1)
         if not any(c.strip() for c in cells):
             continue
         loop_id = ""
         try:
             if len(cells) != width:
                 raise _RowError("*", f"has {len(cells)} fields, the header {width}")
+            if any("\x00" in c for c in cells):
+                raise _RowError("*", "contains a NUL character")
             detector = _detector(count_file, cells, row, seen)
             loop_id = detector.loop_id
             if count_file.layout == "wide":
