@@ -169,9 +169,9 @@ def test_long_file_snaps_by_coordinates_in_the_direction_of_travel(tmp_path: Pat
         "L-south,2024-03-05T08:00:00+01:00,33,44.50100,11.29996,S\n",
     )
 
-    result = import_counts(path=path, time_zone="Europe/Rome", source="snap")
+    result = import_counts(path=path, time_zone="Europe/Rome", source="Snap Test")
 
-    placed = dict(Sensor.objects.filter(source="snap").values_list("source_id", "road_segment_id"))
+    placed = dict(Sensor.objects.filter(source="Snap Test").values_list("source_id", "road_segment_id"))
     assert placed == {"L-north": north.pk, "L-near": south.pk, "L-south": south.pk}
     reasons = {i.feature_id: (i.row, i.field, i.reason) for i in result.issues}
     assert reasons["L-east"][:2] == (4, "lat")
@@ -180,7 +180,9 @@ def test_long_file_snaps_by_coordinates_in_the_direction_of_travel(tmp_path: Pat
     )
     assert reasons["L-far"] == (5, "lat", "no road segment of the stored roads within 50 m")
     # 08:00 local in March is 07:00 UTC.
-    assert _readings("snap-l-north") == {datetime(2024, 3, 5, 7, tzinfo=UTC): 120.0}
+    assert _readings(
+        "snap-test-l-north"
+    )  # the code: dataset and loop id as a slug == {datetime(2024, 3, 5, 7, tzinfo=UTC): 120.0}
 
 
 def test_bearing_column_and_network_restricts_snapping(tmp_path: Path) -> None:
@@ -328,6 +330,8 @@ def test_file_level_errors_name_the_file(tmp_path: Path) -> None:
         import_counts(path=path, network="nope")
     with pytest.raises(ImportFileError, match=r"unknown time zone 'Mars/Olympus'"):
         import_counts(path=path, time_zone="Mars/Olympus")
+    with pytest.raises(ImportFileError, match=r"x.csv: the source name must be 1 to 64 characters, not 65"):
+        import_counts(path=path, source="s" * 65)
     wide = _write(tmp_path, "w.csv", "data;codice_spira;" + ";".join(HOURS[:23]) + "\n")
     with pytest.raises(CommandError, match=r"w.csv: has hourly columns but not exactly the 24"):
         call_command("import_counts", str(wide), stdout=StringIO())

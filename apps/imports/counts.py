@@ -53,6 +53,7 @@ CHUNK_ROWS = 5000
 DEFAULT_SNAP_TOLERANCE_M = 50.0
 PROPERTY = "vehicle_count"  # the traffic catalog's count (apps/telemetry/catalog.py)
 _CODE_LIMIT = 64  # Sensor.code
+_SOURCE_LIMIT = 64  # Sensor.source
 
 _UPSERT_SQL = """
 INSERT INTO sensors_sensor AS s
@@ -89,7 +90,11 @@ def default_time_zone() -> str:
 def sensor_code(source: str, loop_id: str) -> str:
     """The sensor's code (its MQTT topic level): the dataset and the loop id as a slug, e.g. Bologna's loop
     '0.127 2.10 8 1' in dataset loop_counts_2024 -> 'loop_counts_2024-0-127-2-10-8-1'."""
-    return f"{source}-{re.sub(r'[^a-z0-9_]+', '-', loop_id.lower()).strip('-')}"
+    return f"{_slug(source)}-{_slug(loop_id)}"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9_]+", "-", text.lower()).strip("-")
 
 
 @dataclass
@@ -279,6 +284,8 @@ def import_counts(
             name, f"no road segments in network {network!r} (source {network!r}); import it first (import_sumo_network)"
         )
     dataset = source or default_source_name(path)
+    if not 0 < len(dataset) <= _SOURCE_LIMIT:
+        raise ImportFileError(name, f"the source name must be 1 to {_SOURCE_LIMIT} characters, not {len(dataset)}")
     count_file = open_count_file(path, name=name, zone=zone)
     run = ImportRun.objects.create(
         created_by=user if getattr(user, "is_authenticated", False) else None,
