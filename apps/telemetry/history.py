@@ -3,7 +3,7 @@
 The live path (ingest.py) checks each reading against the quality gate, whose time window refuses what is
 older than CITYTWIN_READING_MAX_PAST_S: right for a device, wrong for an archive. An importer checks its own
 values (each against the catalog's range, as the gate does) and hands them here; the write itself keeps the
-live path's invariants because it is the live path's SQL (ingest._WRITE_SQL): COPY into a staging table,
+live path's invariants because it is the live path's SQL (ingest.WRITE_SQL): COPY into a staging table,
 INSERT ... ON CONFLICT (sensor, time) DO NOTHING (a re-import stores nothing twice), the latest values
 moved forward only, and the rows actually inserted queued for fold_rollups(). A reading already stored with
 another value is not overwritten (the rollups hold its value; readings are immutable) but reported."""
@@ -17,9 +17,9 @@ from datetime import datetime
 
 from django.db import connection
 
-from .ingest import _WRITE_SQL
+from .ingest import WRITE_SQL
 
-_STAGE = "ingest_stage"  # the live path's staging table: _WRITE_SQL reads it
+_STAGE = "ingest_stage"  # the live path's staging table: WRITE_SQL reads it
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ def write_history(readings: Sequence[HistoricReading], *, received_at: datetime)
         ):
             for r in readings:
                 copy.write_row((r.sensor_id, r.time, received_at, None, json.dumps(r.values)))
-        cursor.execute(_WRITE_SQL)
+        cursor.execute(WRITE_SQL)
         result.inserted = len(cursor.fetchall())
         # What was not inserted was stored before; compare its values (the ones just inserted are equal).
         cursor.execute(

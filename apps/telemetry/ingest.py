@@ -167,7 +167,7 @@ def _check_rates(
     return rejected
 
 
-_WRITE_SQL = """
+WRITE_SQL = """
 WITH ins AS (
     INSERT INTO telemetry_reading (sensor_id, time, received_at, seq, values)
     SELECT sensor_id, time, received_at, seq, values FROM ingest_stage ORDER BY sensor_id, time
@@ -260,7 +260,7 @@ def _write(candidates: Sequence[_Candidate]) -> set[tuple[int, datetime]]:
         ):
             for c in candidates:
                 copy.write_row((c.sensor["id"], c.time, c.received_at, c.seq, json.dumps(c.values)))
-        cursor.execute(_WRITE_SQL)
+        cursor.execute(WRITE_SQL)
         return {(s, t) for s, t in cursor.fetchall()}
 
 
