@@ -228,6 +228,28 @@ def _prepare_osm(path: Path, kinds: Iterable[str], progress: Callable[[str], Non
         extract.close()
 
 
+Batches = list[tuple[PreparedRows, str]]  # rows and the source they load under
+
+
+@dataclass
+class _Steps:
+    """Progress in steps; a reader sets `total` once it knows how many there are."""
+
+    report: ProgressCallback
+    total: int = 1
+    done: int = 0
+
+    def tick(self, what: str) -> None:
+        self.done += 1
+        self.report(what, min(self.done, self.total), self.total)
+
+
+@dataclass
+class _Prepared:
+    batches: Batches
+    grid_source: str | None = None  # OSM: lay the district grid over this source's buildings if none loaded
+
+
 def run_import(
     *,
     path: Path,
@@ -245,12 +267,69 @@ def run_import(
     """Load one file. Raises ImportFileError (after recording the failed run) when the file as a whole
     cannot be loaded; row-level problems are in the result's issues and the run's errors."""
     name = display_name or path.name
-    report = progress or (lambda what, done, total: None)
     if kind is not None and kind not in USER_KINDS:
         raise ImportFileError(name, f"unknown --kind {kind!r}; choose one of {', '.join(USER_KINDS)}")
     if srid is not None and not srid_is_known(srid):
         raise ImportFileError(name, f"EPSG:{srid} is not a coordinate reference system PostGIS knows")
     fmt = detect_format(path)
+
+    def prepare(steps: _Steps) -> _Prepared:
+        if fmt in ("osm_pbf", "osm_xml"):
+            kinds = [kind] if kind else list(USER_KINDS[:4])
+            steps.total = len(kinds) + 6
+            base_source = source or "osm"
+            grid = base_source if kind in (None, "districts") else None
+            _check_source(f"{base_source}{GRID_SOURCE_SUFFIX}", name)
+            return _Prepared([(p, base_source) for p in _prepare_osm(path, kinds, steps.tick)], grid)
+        steps.tick("reading")
+        layers = read_layers(path, layer=layer, srid_override=srid)
+        steps.total = len(layers) + 2
+        base_source = source or default_source_name(path)
+        for lyr in layers:
+            if lyr.srid is not None and lyr.srid != srid and not srid_is_known(lyr.srid):
+                raise ImportFileError(
+                    name, f"layer {lyr.name!r} is in EPSG:{lyr.srid}, which PostGIS does not know; pass --srid"
+                )
+        # In a file with several layers, each layer is its own source: ids repeat across layers.
+        return _Prepared(
+            [
+                (
+                    prepare_layer(lyr, kind=kind, file_name=name),
+                    f"{base_source}/{lyr.name}" if len(layers) > 1 else base_source,
+                )
+                for lyr in layers
+            ]
+        )
+
+    return load_prepared(
+        path=path,
+        name=name,
+        options={"kind": kind, "layer": layer, "srid": srid, "replace": replace, "format": fmt, "source": source},
+        prepare=prepare,
+        dry_run=dry_run,
+        replace=replace,
+        user=user,
+        progress=progress,
+        job_id=job_id,
+    )
+
+
+def load_prepared(
+    *,
+    path: Path,
+    name: str,
+    options: dict[str, Any],
+    prepare: Callable[[_Steps], _Prepared],
+    dry_run: bool = False,
+    replace: bool = False,
+    user: Any = None,
+    progress: ProgressCallback | None = None,
+    job_id: int | None = None,
+) -> ImportResult:
+    """The life of one import, whatever reads the file: record the run, let `prepare` read the file into
+    batches of rows, load them all in one transaction, record the outcome. Any reader's failure is the
+    file's (an ImportFileError naming it); the run row is written outside the transaction."""
+    steps = _Steps(progress or (lambda what, done, total: None))
     run = ImportRun.objects.create(
         created_by=user if getattr(user, "is_authenticated", False) else None,
         state=ImportState.RUNNING,
@@ -259,74 +338,39 @@ def run_import(
         source_name=name,
         source_sha256=file_sha256(path),
         source_size=path.stat().st_size,
-        options={
-            **{"kind": kind, "layer": layer, "srid": srid, "replace": replace, "format": fmt, "source": source},
-            **({"job": job_id} if job_id is not None else {}),
-        },
+        options={**options, **({"job": job_id} if job_id is not None else {})},
     )
     counts: dict[str, KindCounts] = {}
     issues: list[RowIssue] = []
     try:
-        steps_total = 1
-        step = 0
-
-        def tick(what: str) -> None:
-            nonlocal step
-            step += 1
-            report(what, min(step, steps_total), steps_total)
-
-        is_osm = fmt in ("osm_pbf", "osm_xml")
         try:
-            if is_osm:
-                kinds = [kind] if kind else list(USER_KINDS[:4])
-                steps_total = len(kinds) + 6
-                base_source = source or "osm"
-                batches = [(p, base_source) for p in _prepare_osm(path, kinds, tick)]
-                _check_source(f"{base_source}{GRID_SOURCE_SUFFIX}", name)
-            else:
-                tick("reading")
-                layers = read_layers(path, layer=layer, srid_override=srid)
-                steps_total = len(layers) + 2
-                base_source = source or default_source_name(path)
-                for lyr in layers:
-                    if lyr.srid is not None and lyr.srid != srid and not srid_is_known(lyr.srid):
-                        raise ImportFileError(
-                            name, f"layer {lyr.name!r} is in EPSG:{lyr.srid}, which PostGIS does not know; pass --srid"
-                        )
-                # In a file with several layers, each layer is its own source: ids repeat across layers.
-                batches = [
-                    (
-                        prepare_layer(lyr, kind=kind, file_name=name),
-                        f"{base_source}/{lyr.name}" if len(layers) > 1 else base_source,
-                    )
-                    for lyr in layers
-                ]
-            for _, batch_source in batches:
+            prepared = prepare(steps)
+            for _, batch_source in prepared.batches:
                 _check_source(batch_source, name)
-            batches = [(fit_to_columns(rows, file_name=name), batch_source) for rows, batch_source in batches]
+            batches = [(fit_to_columns(rows, file_name=name), src) for rows, src in prepared.batches]
         except (ImportFileError, JobCancelled):
             raise
         except Exception as exc:
-            # A file GDAL, pyosmium or pandas choke on is the file's problem, not a server error; the
-            # traceback is logged in case it is ours.
+            # A file GDAL, pyosmium, expat or pandas choke on is the file's problem, not a server error;
+            # the traceback is logged in case it is ours.
             log.exception("import #%s: reading %s failed", run.pk, name)
             raise ImportFileError(name, f"cannot be read ({type(exc).__name__}: {_first_line(exc)})") from exc
         with transaction.atomic():
             for rows, batch_source in batches:
-                tick(f"loading {rows.target.label.lower()} ({len(rows.frame)} rows)")
+                steps.tick(f"loading {rows.target.label.lower()} ({len(rows.frame)} rows)")
                 kind_counts, kind_issues = _load_rows(
                     rows, source=batch_source, run=run, file_name=name, replace=replace
                 )
                 counts.setdefault(rows.target.kind, KindCounts()).add(kind_counts)
                 issues.extend(kind_issues)
-            if is_osm and kind in (None, "districts") and counts.get("districts", KindCounts()).read == 0:
-                tick("laying the district grid")
-                counts["districts"] = _grid_districts(source=base_source, run=run)
+            if prepared.grid_source is not None and counts.get("districts", KindCounts()).read == 0:
+                steps.tick("laying the district grid")
+                counts["districts"] = _grid_districts(source=prepared.grid_source, run=run)
             if dry_run:
                 transaction.set_rollback(True)
             elif any(c.created or c.updated or c.deleted for c in counts.values()):
                 city_data_changed()
-        tick("done")
+        steps.tick("done")
     except ImportFileError as exc:
         _without_server_paths(exc, path, name)
         _finish(run, state=ImportState.FAILED, counts=counts, issues=issues, message=exc.message)
