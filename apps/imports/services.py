@@ -314,6 +314,39 @@ def run_import(
     )
 
 
+def import_sumo_network(
+    *,
+    path: Path,
+    name: str | None = None,
+    display_name: str | None = None,
+    dry_run: bool = False,
+    user: Any = None,
+    progress: ProgressCallback | None = None,
+) -> ImportResult:
+    """Load a georeferenced SUMO network (apps.imports.sumo_net) as road nodes and segments under the
+    source `name` (default: from the file name), keeping the net's junction and edge ids."""
+    from .sumo_net import read_sumo_network
+
+    file_name = display_name or path.name
+    source = name or default_source_name(path)
+
+    def prepare(steps: _Steps) -> _Prepared:
+        steps.total = 4
+        steps.tick("reading the SUMO network")
+        nodes, segments = read_sumo_network(path, file_name=file_name)
+        return _Prepared([(nodes, source), (segments, source)])
+
+    return load_prepared(
+        path=path,
+        name=file_name,
+        options={"kind": "roads", "format": "sumo_net", "source": source},
+        prepare=prepare,
+        dry_run=dry_run,
+        user=user,
+        progress=progress,
+    )
+
+
 def load_prepared(
     *,
     path: Path,
