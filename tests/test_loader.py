@@ -30,9 +30,11 @@ def test_geopackage_with_two_layers_loads_both_as_separate_sources(samples: Path
     result = run_import(path=samples / "two_layers.gpkg")
 
     assert result.counts["buildings"].created == 6
-    assert result.counts["roads"].created == 4
+    # 4 roads, two of them two-way: 6 directed segments, joined at their shared ends.
+    assert (result.counts["roads"].read, result.counts["roads"].created) == (4, 6)
+    assert result.counts["road_nodes"].created == RoadNode.objects.filter(source="two_layers/roads").count() > 0
     assert Building.objects.filter(source="two_layers/buildings").count() == 6
-    assert RoadSegment.objects.filter(source="two_layers/roads").count() == 4
+    assert RoadSegment.objects.filter(source="two_layers/roads", from_node__isnull=False).count() == 6
     run = ImportRun.objects.get(pk=result.run.pk)
     assert run.state == ImportState.SUCCEEDED
     assert len(run.source_sha256) == 64 and run.source_size > 0
@@ -44,7 +46,7 @@ def test_geopackage_with_two_layers_loads_both_as_separate_sources(samples: Path
 def test_geopackage_layer_option_loads_only_that_layer(samples: Path) -> None:
     result = run_import(path=samples / "two_layers.gpkg", layer="roads")
 
-    assert set(result.counts) == {"roads"}
+    assert set(result.counts) == {"road_nodes", "roads"}
     assert not Building.objects.filter(source__startswith="two_layers").exists()
     with pytest.raises(ImportFileError, match="has no layer 'nope'; its layers are: buildings, roads"):
         run_import(path=samples / "two_layers.gpkg", layer="nope")

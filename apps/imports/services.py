@@ -37,7 +37,8 @@ from .mapping import prepare_layer
 from .models import ImportRun, ImportState
 from .readers import detect_format, read_layers
 from .report import MAX_STORED_ISSUES, KindCounts, PreparedRows, RowIssue
-from .targets import USER_KINDS, Target
+from .road_graph import REPLACE_NODES_SQL, REPLACE_SQL, build_road_graph, split_ids
+from .targets import ROAD_NODES, USER_KINDS, Target
 
 log = logging.getLogger(__name__)
 
@@ -118,16 +119,18 @@ def _load_rows(
     run: ImportRun,
     file_name: str,
     replace: bool,
-) -> tuple[KindCounts, list[RowIssue]]:
-    """Stage, check and upsert one batch of rows for one target. Must run inside the import's transaction."""
+) -> tuple[dict[str, KindCounts], list[RowIssue]]:
+    """Stage, check and upsert one batch of rows for one target (and the road nodes of a batch of roads
+    that are only lines). Must run inside the import's transaction. Returns counts per kind."""
     target: Target = rows.target
     issues = list(rows.issues)
     counts = KindCounts()
     counts.rejected = sum(1 for i in issues if i.action == "rejected")
     counts.read = len(rows.frame) + counts.rejected  # rows rejected while reading never reach the frame
     counts.warnings = sum(1 for i in issues if i.action == "warning")
+    by_kind: dict[str, KindCounts] = {}
     if rows.frame.empty and not replace:
-        return counts, issues
+        return {target.kind: counts}, issues
     bounds = srid_bounds(rows.srid) or (-1e12, -1e12, 1e12, 1e12)
     raw = connection.connection  # psycopg 3: COPY needs the driver's cursor
     with connection.cursor() as cursor:
@@ -149,6 +152,12 @@ def _load_rows(
                     RowIssue(file_name, layer, row, source_id, "geometry", f"repaired: {invalid_reason}", "repaired")
                 )
                 counts.repaired += 1
+        if rows.build_graph:
+            by_kind[ROAD_NODES.kind], graph_issues = build_road_graph(
+                cursor, source=source, run=run.pk, file_name=file_name
+            )
+            issues.extend(graph_issues)
+            counts.rejected += len(graph_issues)
         cursor.execute(sql.upsert_sql(target), {"source": source, "run": run.pk, "node_source": source})
         created, updated, eligible = cursor.fetchone()
         counts.created, counts.updated = created, updated
@@ -158,9 +167,13 @@ def _load_rows(
             if skipped is not None:
                 issues.append(skipped)
                 counts.warnings += 1
+            elif rows.build_graph:
+                cursor.execute(REPLACE_NODES_SQL, {"source": source})
+                by_kind.setdefault(ROAD_NODES.kind, KindCounts()).deleted = cursor.rowcount
         if target.kind == "sensors":
             cursor.execute(sql.LINK_SENSORS_SQL, {"run": run.pk, "max_distance_m": SENSOR_LINK_DISTANCE_M})
-    return counts, issues
+    by_kind[target.kind] = counts
+    return by_kind, issues
 
 
 def _replace(cursor: Any, rows: PreparedRows, *, source: str, file_name: str) -> tuple[int, RowIssue | None]:
@@ -184,6 +197,9 @@ def _replace(cursor: Any, rows: PreparedRows, *, source: str, file_name: str) ->
             "warning",
         )
     kept = sorted({str(i.feature_id) for i in rejected})
+    if rows.build_graph:
+        cursor.execute(REPLACE_SQL, {"source": source, "kept": split_ids(kept)})
+        return cursor.rowcount, None
     cursor.execute(sql.replace_sql(rows.target), {"source": source, "kept": kept})
     return cursor.rowcount, None
 
@@ -391,11 +407,12 @@ def load_prepared(
         with transaction.atomic():
             for rows, batch_source in batches:
                 steps.tick(f"loading {rows.target.label.lower()} ({len(rows.frame)} rows)")
-                kind_counts, kind_issues = _load_rows(
+                batch_counts, batch_issues = _load_rows(
                     rows, source=batch_source, run=run, file_name=name, replace=replace
                 )
-                counts.setdefault(rows.target.kind, KindCounts()).add(kind_counts)
-                issues.extend(kind_issues)
+                for batch_kind, kind_counts in batch_counts.items():
+                    counts.setdefault(batch_kind, KindCounts()).add(kind_counts)
+                issues.extend(batch_issues)
             if prepared.grid_source is not None and counts.get("districts", KindCounts()).read == 0:
                 steps.tick("laying the district grid")
                 counts["districts"] = _grid_districts(source=prepared.grid_source, run=run)
