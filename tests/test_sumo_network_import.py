@@ -3,10 +3,8 @@ wheel), cross-checked against sumolib; refused nets (no projection, hostile XML)
 
 from __future__ import annotations
 
-import http.server
 import os
 import re
-import threading
 from collections.abc import Iterator
 from io import StringIO
 from pathlib import Path
@@ -17,6 +15,7 @@ from django.core.management import CommandError, call_command
 
 from apps.imports.models import ImportRun, ImportState
 from apps.roads.models import RoadNode, RoadSegment
+from tests.hostile_files import Canary, canary_server
 
 pytestmark = pytest.mark.django_db
 
@@ -150,29 +149,11 @@ def test_a_net_without_georeference_is_refused_naming_the_file(tmp_path: Path, l
     assert ImportRun.objects.get(source_name="flat.net.xml").state == ImportState.FAILED
 
 
-class _Canary(http.server.BaseHTTPRequestHandler):
-    hits: list[str] = []
-
-    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
-        _Canary.hits.append(self.path)
-        self.send_response(200)
-        self.end_headers()
-        self.wfile.write(b'<!ENTITY leak "fetched">')
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
-def canary() -> Iterator[str]:
+def canary() -> Iterator[Canary]:
     """An HTTP server on 127.0.0.1 (free port) that records any request: an XML reader fetching a URL."""
-    _Canary.hits = []
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Canary)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with canary_server("sumo-canary") as server:
+        yield server
 
 
 def _hostile_net(
@@ -198,15 +179,15 @@ def test_the_hostile_net_builder_makes_a_net_that_loads(tmp_path: Path) -> None:
 
 
 def test_external_entities_and_dtds_are_refused_without_reading_a_file_or_the_network(
-    tmp_path: Path, canary: str
+    tmp_path: Path, canary: Canary
 ) -> None:
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET")
     cases = {
         "file entity": (f'<!DOCTYPE net [<!ENTITY xxe SYSTEM "file://{secret}">]>', ' name="&xxe;"'),
-        "url entity": (f'<!DOCTYPE net [<!ENTITY xxe SYSTEM "{canary}/entity">]>', ' name="&xxe;"'),
-        "external dtd": (f'<!DOCTYPE net SYSTEM "{canary}/net.dtd">', ""),
-        "parameter entity": (f'<!DOCTYPE net [<!ENTITY % p SYSTEM "{canary}/p.dtd"> %p;]>', ""),
+        "url entity": (f'<!DOCTYPE net [<!ENTITY xxe SYSTEM "{canary.url}/entity">]>', ' name="&xxe;"'),
+        "external dtd": (f'<!DOCTYPE net SYSTEM "{canary.url}/net.dtd">', ""),
+        "parameter entity": (f'<!DOCTYPE net [<!ENTITY % p SYSTEM "{canary.url}/p.dtd"> %p;]>', ""),
         "billion laughs": (
             '<!DOCTYPE net [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
             '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]>',
@@ -220,19 +201,19 @@ def test_external_entities_and_dtds_are_refused_without_reading_a_file_or_the_ne
     # An entity used without a declaration is not well-formed XML.
     with pytest.raises(CommandError, match="hostile.net.xml: is not well-formed XML"):
         run(_hostile_net(tmp_path, "", ' name="&xxe;"'), "--name", "hostile")
-    assert _Canary.hits == []
+    assert canary.hits == []
     assert not RoadSegment.objects.filter(name__contains="SECRET").exists()
 
 
-def test_projections_that_could_read_files_or_urls_are_refused(tmp_path: Path, canary: str) -> None:
+def test_projections_that_could_read_files_or_urls_are_refused(tmp_path: Path, canary: Canary) -> None:
     for proj, bad in [
         (f"+init={tmp_path}/epsg:1", "+init="),
-        (f"+proj=utm +zone=32 +nadgrids=@{canary}/grid.tif", "+nadgrids="),
+        (f"+proj=utm +zone=32 +nadgrids=@{canary.url}/grid.tif", "+nadgrids="),
         ("+proj=utm +zone=32 +geoidgrids=/etc/passwd", "+geoidgrids="),
     ]:
         with pytest.raises(CommandError, match=re.escape(f"hostile.net.xml: projParameter has '{bad}")):
             run(_hostile_net(tmp_path, "", proj=proj), "--name", "hostile")
-    assert _Canary.hits == []
+    assert canary.hits == []
     # The EPSG forms netconvert also writes are read.
     run(_hostile_net(tmp_path, "", proj="EPSG:32632"), "--name", "epsg")
     (lon, lat) = RoadNode.objects.get(source="epsg", source_id="j1").geom.coords

@@ -32,6 +32,7 @@ UPDATE import_reverse SET source_id = source_id || '{REVERSE}', geom_final = ST_
 UPDATE {CHECKED} SET source_id = source_id || '{FORWARD}' WHERE problem IS NULL AND NOT oneway;
 INSERT INTO {CHECKED} SELECT * FROM import_reverse;
 DROP TABLE import_reverse;
+ANALYZE {CHECKED};
 """
 
 # Rows whose (split) id an earlier row already has: rejected, reported with both rows. Run without
@@ -67,6 +68,7 @@ WITH ends AS (
 SELECT cl.source_id, cl.side, format('pt/%%s/%%s', round(ST_X(ce.geom)::numeric, 7), round(ST_Y(ce.geom)::numeric, 7))
        AS node_key, ce.geom
 FROM clustered cl JOIN centres ce USING (cid);
+ANALYZE {NODES};  -- temporary tables have no statistics otherwise: the join below would be a scan per row
 UPDATE {CHECKED} c SET from_node_key = f.node_key, to_node_key = t.node_key
 FROM {NODES} f, {NODES} t
 WHERE c.problem IS NULL AND f.source_id = c.source_id AND f.side = 'from'

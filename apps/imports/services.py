@@ -142,6 +142,9 @@ def _load_rows(
             sql.check_sql(target),
             {"srid": rows.srid, "xmin": bounds[0], "ymin": bounds[1], "xmax": bounds[2], "ymax": bounds[3]},
         )
+        # Temporary tables are never auto-analysed: without statistics the planner takes the checked rows
+        # for a handful and joins each to the road nodes by a scan (95 s instead of 2 for 89k segments).
+        cursor.execute(f"ANALYZE {sql.CHECKED}")
         cursor.execute(sql.issues_sql())
         for row, layer, source_id, problem, invalid_reason in cursor.fetchall():
             if problem is not None:
