@@ -120,6 +120,28 @@ def test_an_osm_built_net_shipped_with_sumo_lands_where_sumolib_puts_it() -> Non
     assert stored.from_node.source_id == edge.getFromNode().getID()
 
 
+def test_junction_ids_longer_than_the_column_are_shortened_stably_and_still_join_the_graph() -> None:
+    path = sumo_game_net("DRT/osm.net.xml")  # an OSM-built Berlin net with two joined clusters of 131+ chars
+    net = sumolib.net.readNet(str(path), withInternal=False)
+    long_ids = {j.getID() for j in net.getNodes() if len(j.getID()) > 128}
+    assert len(long_ids) == 2
+
+    printed = run(path, "--name", "drt")
+
+    assert report_row(printed, "road_nodes")[:2] == [len(net.getNodes())] * 2
+    assert report_row(printed, "roads")[:2] == [len(net.getEdges())] * 2
+    assert not RoadSegment.objects.filter(source="drt", from_node__isnull=True).exists()
+    assert not RoadSegment.objects.filter(source="drt", to_node__isnull=True).exists()
+    shortened = RoadNode.objects.filter(source="drt", tags__has_key="sumo_id")
+    assert {n.tags["sumo_id"] for n in shortened} == long_ids
+    assert all(len(n.source_id) == 128 for n in shortened)
+    for node in shortened:
+        edges = {e.getID() for e in net.getNode(node.tags["sumo_id"]).getOutgoing()}
+        assert set(node.outgoing.values_list("source_id", flat=True)) == edges
+    again = run(path, "--name", "drt")
+    assert report_row(again, "road_nodes")[1:4] == [0, 0, len(net.getNodes())]
+
+
 def _with_location(tmp_path: Path, replacement: str) -> Path:
     text = BOLOGNA.read_text(encoding="utf-8")
     text, n = re.subn(r"<location [^>]*/>", replacement, text, count=1)

@@ -1,7 +1,8 @@
 """SUMO networks (.net.xml, or gzipped) into road rows: junctions as nodes, edges as directed segments.
 
 A city that already has a SUMO model keeps it: the original junction and edge ids become the rows'
-source_id, so scenarios and counts can name them. Internal edges (across junctions) and the other
+source_id, so scenarios and counts can name them (an id longer than the column is shortened stably, see
+stored_id). Internal edges (across junctions) and the other
 non-normal functions (crossings, walking areas, connectors) and internal junctions are left out.
 Coordinates go through the net's own <location>: x - netOffset, then the inverse of projParameter, to
 WGS 84 (what sumolib's convertXY2LonLat does). A net without a projection is refused.
@@ -17,6 +18,7 @@ which PROJ could read from disk or the network).
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import math
 import re
@@ -28,6 +30,8 @@ from xml.parsers import expat
 import numpy as np
 import pandas as pd
 import shapely
+
+from apps.core.models import SourcedFeature
 
 from .exceptions import ImportFileError
 from .report import PreparedRows, RowIssue
@@ -253,6 +257,16 @@ def to_lonlat(net: SumoNet, xy: np.ndarray, *, file_name: str) -> np.ndarray:
     return np.column_stack([lon, lat])
 
 
+def stored_id(sumo_id: str) -> str:
+    """The source_id a junction or edge is stored under: its own id, or, when that is longer than the
+    column (netconvert's joined clusters can be), a stable shortening (a prefix and a hash); the full id
+    is then in tags["sumo_id"]."""
+    limit = SourcedFeature._meta.get_field("source_id").max_length or 128
+    if len(sumo_id) <= limit:
+        return sumo_id
+    return f"{sumo_id[: limit - 17]}~{hashlib.sha256(sumo_id.encode()).hexdigest()[:16]}"
+
+
 def highway_class(sumo_type: str) -> str:
     """'highway.primary' -> 'primary' (the first highway.* of a combined type), else 'road'."""
     for part in sumo_type.split("|"):
@@ -316,9 +330,9 @@ def read_sumo_network(path: Path, *, file_name: str) -> tuple[PreparedRows, Prep
         {
             "row": [net.junctions[j][0] for j in junction_ids],
             "layer": "junctions",
-            "source_id": junction_ids,
+            "source_id": [stored_id(j) for j in junction_ids],
             "geometry": shapely.points(lonlat[:n]) if n else [],
-            "tags": [{"type": net.junctions[j][1]} for j in junction_ids],
+            "tags": [{"type": net.junctions[j][1], **_full_id(j)} for j in junction_ids],
             "osm_id": None,
             "traffic_signals": [net.junctions[j][1].startswith("traffic_light") for j in junction_ids],
         }
@@ -330,7 +344,7 @@ def read_sumo_network(path: Path, *, file_name: str) -> tuple[PreparedRows, Prep
         {
             "row": [e.line for e in edges],
             "layer": "edges",
-            "source_id": [e.id for e in edges],
+            "source_id": [stored_id(e.id) for e in edges],
             "geometry": list(lines),
             "tags": [_edge_tags(e) for e in edges],
             "highway": [highway_class(e.type) for e in edges],
@@ -340,8 +354,8 @@ def read_sumo_network(path: Path, *, file_name: str) -> tuple[PreparedRows, Prep
             # One-way: no edge of the net runs the other way between the same junctions.
             "oneway": [(e.to_id, e.from_id) not in pairs for e in edges],
             "osm_way_id": None,
-            "from_node_key": [e.from_id for e in edges],
-            "to_node_key": [e.to_id for e in edges],
+            "from_node_key": [stored_id(e.from_id) for e in edges],
+            "to_node_key": [stored_id(e.to_id) for e in edges],
         }
     )
     node_issues = [i for i in net.issues if i.layer == "junctions"]
@@ -354,8 +368,12 @@ def _speed_kmh(speeds: list[float]) -> float | None:
     return round(max(finite) * 3.6, 2) if finite else None
 
 
+def _full_id(sumo_id: str) -> dict[str, str]:
+    return {"sumo_id": sumo_id} if stored_id(sumo_id) != sumo_id else {}
+
+
 def _edge_tags(e: _Edge) -> dict[str, Any]:
-    tags: dict[str, Any] = {"sumo_from": e.from_id, "sumo_to": e.to_id}
+    tags: dict[str, Any] = {"sumo_from": e.from_id, "sumo_to": e.to_id, **_full_id(e.id)}
     if e.priority:
         tags["priority"] = int(e.priority) if e.priority.lstrip("-").isdigit() else e.priority
     if e.type:
