@@ -162,7 +162,7 @@ def test_dry_run_reports_everything_and_writes_nothing(samples: Path) -> None:
 
 
 def test_a_failure_midway_leaves_nothing_behind(samples: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    real = services._load_rows
+    real = services.load_rows
     calls = []
 
     def failing(rows, **kwargs):  # noqa: ANN001, ANN003
@@ -171,7 +171,7 @@ def test_a_failure_midway_leaves_nothing_behind(samples: Path, monkeypatch: pyte
             raise RuntimeError("disk full")
         return real(rows, **kwargs)
 
-    monkeypatch.setattr(services, "_load_rows", failing)
+    monkeypatch.setattr(services, "load_rows", failing)
     with pytest.raises(RuntimeError):
         run_import(path=samples / "two_layers.gpkg")
 

@@ -1,4 +1,6 @@
-"""Loading a file into the city: the one entry point for the CLI (`load_city`) and the upload page.
+"""Loading a file into the city: run_import is the one entry point for the CLI (`load_city`) and the
+upload page; import_sumo_network for SUMO networks. Both go through load_prepared (the run's life) and
+loading.py (one batch of rows).
 
 A run is one transaction: rows are staged with COPY, checked and repaired in PostGIS, then upserted on
 their natural key (source, source_id), so a reload updates in place. A failure anywhere rolls the whole
@@ -7,10 +9,7 @@ The ImportRun row (lineage and report) is written outside that transaction, so f
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
-import json
 import logging
 import re
 import tempfile
@@ -19,34 +18,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
-import shapely
-from django.conf import settings
-from django.db import DataError, connection, transaction
+from django.db import DataError, transaction
 from django.utils import timezone
 
 from apps.core.data_version import city_data_changed
-from apps.core.geo import DEFAULT_METRIC_SRID, srid_bounds, srid_is_known
+from apps.core.geo import srid_is_known
 from apps.jobs.services import JobCancelled
 
-from . import sql
 from .checks import fit_to_columns, source_max_length
 from .exceptions import ImportFileError
+from .loading import GRID_SOURCE_SUFFIX, grid_districts, load_rows
 from .mapping import prepare_layer
 from .models import ImportRun, ImportState
 from .readers import detect_format, read_layers
 from .report import MAX_STORED_ISSUES, KindCounts, PreparedRows, RowIssue
-from .road_graph import REPLACE_NODES_SQL, REPLACE_SQL, build_road_graph, split_ids
-from .targets import ROAD_NODES, USER_KINDS, Target
+from .targets import USER_KINDS
 
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[str, int, int], None]  # (what is happening, step done, steps in all)
-COPY_CHUNK_ROWS = 20000
-GRID_CELL_M = 500
-SENSOR_LINK_DISTANCE_M = 30.0
-GRID_SOURCE_SUFFIX = "-grid"
 _TEMP_DIR = re.compile(re.escape(tempfile.gettempdir()) + r"/[^/\s'\"]+/")
 
 
@@ -68,160 +58,6 @@ def file_sha256(path: Path) -> str:
 def default_source_name(path: Path) -> str:
     stem = path.name.split(".")[0]
     return re.sub(r"[^a-z0-9_-]+", "-", stem.lower()).strip("-")[:48] or "upload"
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    return str(value)
-
-
-def _clean_text(value: Any) -> Any:
-    return value.replace("\x00", "") if isinstance(value, str) else value
-
-
-def _copy_rows(cursor: Any, rows: PreparedRows, progress: Callable[[int], None]) -> None:
-    """Stream the rows into the staging table as CSV through COPY, in chunks."""
-    frame = rows.frame
-    target = rows.target
-    geoms = shapely.set_srid(np.asarray(frame["geometry"], dtype=object), rows.srid)
-    ewkb = shapely.to_wkb(geoms, hex=True, include_srid=True)
-    out = pd.DataFrame(
-        {
-            "row": frame["row"].astype("Int64"),
-            "layer": frame["layer"],
-            "source_id": frame["source_id"].map(_clean_text),
-            "geom": ewkb,
-            "tags": [json.dumps(t or {}, default=_json_default).replace("\\u0000", "") for t in frame["tags"]],
-        }
-    )
-    for col in target.columns:
-        values = frame[col.name] if col.name in frame.columns else pd.Series([None] * len(frame), index=frame.index)
-        if col.sql_type in ("integer", "bigint"):
-            values = pd.to_numeric(values, errors="coerce").round().astype("Int64")
-        elif col.sql_type == "text":
-            values = values.map(_clean_text)
-        out[col.name] = values.set_axis(out.index)
-    with cursor.copy(sql.copy_sql(target)) as copy:
-        for start in range(0, len(out), COPY_CHUNK_ROWS):
-            buffer = io.StringIO()
-            out.iloc[start : start + COPY_CHUNK_ROWS].to_csv(
-                buffer, header=False, index=False, quoting=csv.QUOTE_MINIMAL
-            )
-            copy.write(buffer.getvalue())
-            progress(min(start + COPY_CHUNK_ROWS, len(out)))
-
-
-def _load_rows(
-    rows: PreparedRows,
-    *,
-    source: str,
-    run: ImportRun,
-    file_name: str,
-    replace: bool,
-) -> tuple[dict[str, KindCounts], list[RowIssue]]:
-    """Stage, check and upsert one batch of rows for one target (and the road nodes of a batch of roads
-    that are only lines). Must run inside the import's transaction. Returns counts per kind."""
-    target: Target = rows.target
-    issues = list(rows.issues)
-    counts = KindCounts()
-    counts.rejected = sum(1 for i in issues if i.action == "rejected")
-    counts.read = len(rows.frame) + counts.rejected  # rows rejected while reading never reach the frame
-    counts.warnings = sum(1 for i in issues if i.action == "warning")
-    by_kind: dict[str, KindCounts] = {}
-    if rows.frame.empty and not replace:
-        return {target.kind: counts}, issues
-    bounds = srid_bounds(rows.srid) or (-1e12, -1e12, 1e12, 1e12)
-    raw = connection.connection  # psycopg 3: COPY needs the driver's cursor
-    with connection.cursor() as cursor:
-        cursor.execute(sql.create_stage_sql(target))
-        if not rows.frame.empty:
-            with raw.cursor() as pg_cursor:
-                _copy_rows(pg_cursor, rows, lambda done: None)
-        cursor.execute(
-            sql.check_sql(target),
-            {"srid": rows.srid, "xmin": bounds[0], "ymin": bounds[1], "xmax": bounds[2], "ymax": bounds[3]},
-        )
-        # Temporary tables are never auto-analysed: without statistics the planner takes the checked rows
-        # for a handful and joins each to the road nodes by a scan (95 s instead of 2 for 89k segments).
-        cursor.execute(f"ANALYZE {sql.CHECKED}")
-        cursor.execute(sql.issues_sql())
-        for row, layer, source_id, problem, invalid_reason in cursor.fetchall():
-            if problem is not None:
-                issues.append(RowIssue(file_name, layer, row, source_id, "geometry", problem, "rejected"))
-                counts.rejected += 1
-            else:
-                issues.append(
-                    RowIssue(file_name, layer, row, source_id, "geometry", f"repaired: {invalid_reason}", "repaired")
-                )
-                counts.repaired += 1
-        if rows.build_graph:
-            by_kind[ROAD_NODES.kind], graph_issues = build_road_graph(
-                cursor, source=source, run=run.pk, file_name=file_name
-            )
-            issues.extend(graph_issues)
-            counts.rejected += len(graph_issues)
-        cursor.execute(sql.upsert_sql(target), {"source": source, "run": run.pk, "node_source": source})
-        created, updated, eligible = cursor.fetchone()
-        counts.created, counts.updated = created, updated
-        counts.unchanged = eligible - created - updated
-        if replace:
-            counts.deleted, skipped = _replace(cursor, rows, source=source, file_name=file_name)
-            if skipped is not None:
-                issues.append(skipped)
-                counts.warnings += 1
-            elif rows.build_graph:
-                cursor.execute(REPLACE_NODES_SQL, {"source": source})
-                by_kind.setdefault(ROAD_NODES.kind, KindCounts()).deleted = cursor.rowcount
-        if target.kind == "sensors":
-            cursor.execute(sql.LINK_SENSORS_SQL, {"run": run.pk, "max_distance_m": SENSOR_LINK_DISTANCE_M})
-    by_kind[target.kind] = counts
-    return by_kind, issues
-
-
-def _replace(cursor: Any, rows: PreparedRows, *, source: str, file_name: str) -> tuple[int, RowIssue | None]:
-    """--replace: delete this source's stored features the file no longer has. A row the file has is
-    never deleted, valid or not: rows rejected in PostGIS are in the staging table, and the ids of rows
-    rejected before it (while reading or mapping) are passed along. When such a row's id could not be
-    read, which stored feature it is cannot be known, so nothing is deleted and the report says why.
-    Returns (deleted, the warning when skipped)."""
-    rejected = [i for i in rows.issues if i.action == "rejected"]
-    unknown = next((i for i in rejected if not i.feature_id), None)
-    if unknown is not None:
-        where = f"row {unknown.row}" if unknown.row is not None else "a row"
-        return 0, RowIssue(
-            file_name,
-            unknown.layer,
-            None,
-            None,
-            "--replace",
-            f"not applied, nothing was deleted: {where} was rejected and its id cannot be read, so which "
-            "stored feature it is cannot be known. Fix that row, or load without --replace",
-            "warning",
-        )
-    kept = sorted({str(i.feature_id) for i in rejected})
-    if rows.build_graph:
-        cursor.execute(REPLACE_SQL, {"source": source, "kept": split_ids(kept)})
-        return cursor.rowcount, None
-    cursor.execute(sql.replace_sql(rows.target), {"source": source, "kept": kept})
-    return cursor.rowcount, None
-
-
-def _grid_districts(*, source: str, run: ImportRun) -> KindCounts:
-    metric_srid = getattr(settings, "CITYTWIN_METRIC_SRID", DEFAULT_METRIC_SRID)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            sql.GRID_DISTRICTS_SQL,
-            {
-                "source": source,
-                "grid_source": f"{source}{GRID_SOURCE_SUFFIX}",
-                "run": run.pk,
-                "metric_srid": metric_srid,
-                "cell_m": GRID_CELL_M,
-            },
-        )
-        created, updated, total = cursor.fetchone()
-    return KindCounts(read=total, created=created, updated=updated, unchanged=total - created - updated)
 
 
 def _prepare_osm(path: Path, kinds: Iterable[str], progress: Callable[[str], None]) -> list[PreparedRows]:
@@ -410,7 +246,7 @@ def load_prepared(
         with transaction.atomic():
             for rows, batch_source in batches:
                 steps.tick(f"loading {rows.target.label.lower()} ({len(rows.frame)} rows)")
-                batch_counts, batch_issues = _load_rows(
+                batch_counts, batch_issues = load_rows(
                     rows, source=batch_source, run=run, file_name=name, replace=replace
                 )
                 for batch_kind, kind_counts in batch_counts.items():
@@ -418,7 +254,7 @@ def load_prepared(
                 issues.extend(batch_issues)
             if prepared.grid_source is not None and counts.get("districts", KindCounts()).read == 0:
                 steps.tick("laying the district grid")
-                counts["districts"] = _grid_districts(source=prepared.grid_source, run=run)
+                counts["districts"] = grid_districts(source=prepared.grid_source, run=run)
             if dry_run:
                 transaction.set_rollback(True)
             elif any(c.created or c.updated or c.deleted for c in counts.values()):

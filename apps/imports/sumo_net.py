@@ -279,10 +279,9 @@ def read_sumo_network(path: Path, *, file_name: str) -> tuple[PreparedRows, Prep
     """The net's junctions and normal edges as rows for ROAD_NODES and ROADS, in WGS 84. `row` is the
     line of the element in the file."""
     net = parse_net(path, file_name=file_name)
-    crs_check = net_crs(net.location, file_name=file_name)  # refuse before any work on the geometry
-    del crs_check
+    net_crs(net.location, file_name=file_name)  # refuse a net without georeference before any geometry work
     junction_ids = list(net.junctions)
-    points: list[tuple[float, float]] = [net.junctions[j][2:] for j in junction_ids]  # type: ignore[misc]
+    points = [_xy(net.junctions[j]) for j in junction_ids]
     edges: list[_Edge] = []
     line_offsets = [0]
     for e in net.edges:
@@ -303,7 +302,7 @@ def read_sumo_network(path: Path, *, file_name: str) -> tuple[PreparedRows, Prep
                     )
                 )
                 continue
-            shape = [ends[0][2:], ends[1][2:]]  # type: ignore[list-item]
+            shape = [_xy(ends[0]), _xy(ends[1])]
         elif e.from_id not in net.junctions or e.to_id not in net.junctions:
             net.issues.append(
                 RowIssue(
@@ -361,6 +360,10 @@ def read_sumo_network(path: Path, *, file_name: str) -> tuple[PreparedRows, Prep
     node_issues = [i for i in net.issues if i.layer == "junctions"]
     edge_issues = [i for i in net.issues if i.layer != "junctions"]
     return PreparedRows(ROAD_NODES, 4326, nodes, node_issues), PreparedRows(ROADS, 4326, segments, edge_issues)
+
+
+def _xy(junction: tuple[int, str, float, float]) -> tuple[float, float]:
+    return junction[2], junction[3]
 
 
 def _speed_kmh(speeds: list[float]) -> float | None:
