@@ -12,7 +12,7 @@ from pyproj import Transformer
 
 from apps.buildings.models import Building, HeightSource
 from apps.districts.models import District
-from apps.imports import services
+from apps.imports import loading, services
 from apps.imports.exceptions import ImportFileError
 from apps.imports.models import ImportRun, ImportState
 from apps.imports.services import run_import
@@ -30,9 +30,11 @@ def test_geopackage_with_two_layers_loads_both_as_separate_sources(samples: Path
     result = run_import(path=samples / "two_layers.gpkg")
 
     assert result.counts["buildings"].created == 6
-    assert result.counts["roads"].created == 4
+    # 4 roads, two of them two-way: 6 directed segments, joined at their shared ends.
+    assert (result.counts["roads"].read, result.counts["roads"].created) == (4, 6)
+    assert result.counts["road_nodes"].created == RoadNode.objects.filter(source="two_layers/roads").count() > 0
     assert Building.objects.filter(source="two_layers/buildings").count() == 6
-    assert RoadSegment.objects.filter(source="two_layers/roads").count() == 4
+    assert RoadSegment.objects.filter(source="two_layers/roads", from_node__isnull=False).count() == 6
     run = ImportRun.objects.get(pk=result.run.pk)
     assert run.state == ImportState.SUCCEEDED
     assert len(run.source_sha256) == 64 and run.source_size > 0
@@ -44,7 +46,7 @@ def test_geopackage_with_two_layers_loads_both_as_separate_sources(samples: Path
 def test_geopackage_layer_option_loads_only_that_layer(samples: Path) -> None:
     result = run_import(path=samples / "two_layers.gpkg", layer="roads")
 
-    assert set(result.counts) == {"roads"}
+    assert set(result.counts) == {"road_nodes", "roads"}
     assert not Building.objects.filter(source__startswith="two_layers").exists()
     with pytest.raises(ImportFileError, match="has no layer 'nope'; its layers are: buildings, roads"):
         run_import(path=samples / "two_layers.gpkg", layer="nope")
@@ -160,7 +162,7 @@ def test_dry_run_reports_everything_and_writes_nothing(samples: Path) -> None:
 
 
 def test_a_failure_midway_leaves_nothing_behind(samples: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    real = services._load_rows
+    real = services.load_rows
     calls = []
 
     def failing(rows, **kwargs):  # noqa: ANN001, ANN003
@@ -169,7 +171,7 @@ def test_a_failure_midway_leaves_nothing_behind(samples: Path, monkeypatch: pyte
             raise RuntimeError("disk full")
         return real(rows, **kwargs)
 
-    monkeypatch.setattr(services, "_load_rows", failing)
+    monkeypatch.setattr(services, "load_rows", failing)
     with pytest.raises(RuntimeError):
         run_import(path=samples / "two_layers.gpkg")
 
@@ -221,7 +223,7 @@ def test_cli_names_file_row_and_field(samples: Path) -> None:
 
 
 def test_progress_runs_from_zero_to_the_end_through_the_rows_staged(samples: Path, monkeypatch) -> None:  # noqa: ANN001
-    monkeypatch.setattr(services, "COPY_CHUNK_ROWS", 1)  # one progress report per staged row
+    monkeypatch.setattr(loading, "COPY_CHUNK_ROWS", 1)  # one progress report per staged row
     calls: list[tuple[str, float, int]] = []
     run_import(
         path=samples / "invalid_polygons.geojson", kind="buildings", dry_run=True, progress=lambda *c: calls.append(c)

@@ -10,10 +10,11 @@ import math
 from typing import Any
 
 import pandas as pd
+import shapely
 
 from apps.buildings.heights import resolve_height
 from apps.core.parsing import is_blank, parse_bool, parse_number
-from apps.roads.tags import parse_maxspeed
+from apps.roads.tags import lanes_per_direction, oneway_direction, parse_maxspeed
 from apps.sensors.models import SensorKind
 
 from .exceptions import ImportFileError
@@ -170,17 +171,21 @@ def prepare_layer(layer: SourceLayer, *, kind: str | None, file_name: str) -> Pr
             except ValueError as exc:
                 maxspeed = None
                 issue(row, fid, cols["maxspeed"] or "maxspeed", f"{exc}; ignored")
+            highway = text(rec, "highway") or "road"
             try:
-                oneway = bool(parse_bool(rec.get(cols["oneway"])) if cols["oneway"] else False)
+                direction = _oneway(rec.get(cols["oneway"]) if cols["oneway"] else None, highway)
             except ValueError as exc:
-                oneway = False
-                issue(row, fid, cols["oneway"] or "oneway", f"{exc}; ignored")
+                direction = 0
+                issue(row, fid, cols["oneway"] or "oneway", f"{exc}; taken as two-way")
+            if direction == -1:  # one-way against the line's direction: the segment runs the other way
+                base["geometry"] = shapely.reverse(geometry)
             base.update(
-                highway=text(rec, "highway") or "road",
+                highway=highway,
                 name=text(rec, "name"),
-                lanes=int(lanes) if lanes and lanes > 0 else None,
+                # A two-way road's lanes are both directions' (as OSM's lanes=*): each segment gets half.
+                lanes=lanes_per_direction(lanes, oneway=direction != 0) if lanes and lanes > 0 else None,
                 maxspeed_kmh=maxspeed,
-                oneway=oneway,
+                oneway=direction != 0,
                 osm_way_id=None,
                 from_node_key=None,
                 to_node_key=None,
@@ -226,4 +231,18 @@ def prepare_layer(layer: SourceLayer, *, kind: str | None, file_name: str) -> Pr
                 issue(row, fid, cols["active"] or "active", f"{exc}; ignored")
             base.update(code=fid, name=text(rec, "name"), kind=kind_value, active=True if active is None else active)
         rows.append(base)
-    return PreparedRows(TARGETS[chosen], layer.srid, pd.DataFrame(rows), issues)
+    return PreparedRows(TARGETS[chosen], layer.srid, pd.DataFrame(rows), issues, build_graph=chosen == "roads")
+
+
+def _oneway(value: Any, highway: str) -> int:
+    """1: one-way along the line, -1: one-way against it, 0: two-way (also when absent, except where OSM
+    implies one-way: motorways). Raises ValueError for a value that says neither."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and value in (1, 0, -1):
+        return int(value)
+    if not is_blank(value) and str(value).strip().lower() in ("-1", "reverse"):
+        return -1
+    try:
+        flag = parse_bool(value)
+    except ValueError:
+        raise ValueError(f"{str(value)[:40]!r} is not yes/no/-1") from None
+    return oneway_direction(None, highway) if flag is None else int(flag)

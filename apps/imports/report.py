@@ -38,12 +38,14 @@ class RowIssue:
 @dataclass
 class PreparedRows:
     """Rows ready for staging: columns row, layer, source_id, geometry (shapely), tags (dict) and the
-    target's columns. `srid` is the rows' CRS; `issues` what was found while preparing them."""
+    target's columns. `srid` is the rows' CRS; `issues` what was found while preparing them.
+    `build_graph`: roads that are lines, not a graph; the load splits and joins them (road_graph.py)."""
 
     target: Target
     srid: int
     frame: pd.DataFrame
     issues: list[RowIssue] = field(default_factory=list)
+    build_graph: bool = False
 
 
 @dataclass

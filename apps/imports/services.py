@@ -1,4 +1,6 @@
-"""Loading a file into the city: the one entry point for the CLI (`load_city`) and the upload page.
+"""Loading a file into the city: run_import is the one entry point for the CLI (`load_city`) and the
+upload page; import_sumo_network for SUMO networks. Both go through load_prepared (the run's life) and
+loading.py (one batch of rows).
 
 A run is one transaction: rows are staged with COPY, checked and repaired in PostGIS, then upserted on
 their natural key (source, source_id), so a reload updates in place. A failure anywhere rolls the whole
@@ -7,10 +9,7 @@ The ImportRun row (lineage and report) is written outside that transaction, so f
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
-import json
 import logging
 import re
 import tempfile
@@ -19,35 +18,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
-import shapely
-from django.conf import settings
-from django.db import DataError, connection, transaction
+from django.db import DataError, transaction
 from django.utils import timezone
 
 from apps.core.data_version import city_data_changed
-from apps.core.geo import DEFAULT_METRIC_SRID, srid_bounds, srid_is_known
+from apps.core.geo import srid_is_known
 from apps.jobs.services import JobCancelled
 
-from . import sql
 from .checks import fit_to_columns, source_max_length
 from .exceptions import ImportFileError
+from .loading import GRID_SOURCE_SUFFIX, grid_districts, load_rows
 from .mapping import prepare_layer
 from .models import ImportRun, ImportState
 from .readers import detect_format, read_layers
 from .report import MAX_STORED_ISSUES, KindCounts, PreparedRows, RowIssue
-from .targets import USER_KINDS, Target
+from .targets import USER_KINDS
 
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[
     [str, float, int], None
 ]  # (what is happening, steps done (a fraction within one), steps in all)
-COPY_CHUNK_ROWS = 20000
-GRID_CELL_M = 500
-SENSOR_LINK_DISTANCE_M = 30.0
-GRID_SOURCE_SUFFIX = "-grid"
 _TEMP_DIR = re.compile(re.escape(tempfile.gettempdir()) + r"/[^/\s'\"]+/")
 
 
@@ -69,143 +60,6 @@ def file_sha256(path: Path) -> str:
 def default_source_name(path: Path) -> str:
     stem = path.name.split(".")[0]
     return re.sub(r"[^a-z0-9_-]+", "-", stem.lower()).strip("-")[:48] or "upload"
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    return str(value)
-
-
-def _clean_text(value: Any) -> Any:
-    return value.replace("\x00", "") if isinstance(value, str) else value
-
-
-def _copy_rows(cursor: Any, rows: PreparedRows, progress: Callable[[int], None]) -> None:
-    """Stream the rows into the staging table as CSV through COPY, in chunks."""
-    frame = rows.frame
-    target = rows.target
-    geoms = shapely.set_srid(np.asarray(frame["geometry"], dtype=object), rows.srid)
-    ewkb = shapely.to_wkb(geoms, hex=True, include_srid=True)
-    out = pd.DataFrame(
-        {
-            "row": frame["row"].astype("Int64"),
-            "layer": frame["layer"],
-            "source_id": frame["source_id"].map(_clean_text),
-            "geom": ewkb,
-            "tags": [json.dumps(t or {}, default=_json_default).replace("\\u0000", "") for t in frame["tags"]],
-        }
-    )
-    for col in target.columns:
-        values = frame[col.name] if col.name in frame.columns else pd.Series([None] * len(frame), index=frame.index)
-        if col.sql_type in ("integer", "bigint"):
-            values = pd.to_numeric(values, errors="coerce").round().astype("Int64")
-        elif col.sql_type == "text":
-            values = values.map(_clean_text)
-        out[col.name] = values.set_axis(out.index)
-    with cursor.copy(sql.copy_sql(target)) as copy:
-        for start in range(0, len(out), COPY_CHUNK_ROWS):
-            buffer = io.StringIO()
-            out.iloc[start : start + COPY_CHUNK_ROWS].to_csv(
-                buffer, header=False, index=False, quoting=csv.QUOTE_MINIMAL
-            )
-            copy.write(buffer.getvalue())
-            progress(min(start + COPY_CHUNK_ROWS, len(out)))
-
-
-def _load_rows(
-    rows: PreparedRows,
-    *,
-    source: str,
-    run: ImportRun,
-    file_name: str,
-    replace: bool,
-    copied: Callable[[int], None] = lambda done: None,
-) -> tuple[KindCounts, list[RowIssue]]:
-    """Stage, check and upsert one batch of rows for one target. Must run inside the import's transaction."""
-    target: Target = rows.target
-    issues = list(rows.issues)
-    counts = KindCounts()
-    counts.rejected = sum(1 for i in issues if i.action == "rejected")
-    counts.read = len(rows.frame) + counts.rejected  # rows rejected while reading never reach the frame
-    counts.warnings = sum(1 for i in issues if i.action == "warning")
-    if rows.frame.empty and not replace:
-        return counts, issues
-    bounds = srid_bounds(rows.srid) or (-1e12, -1e12, 1e12, 1e12)
-    raw = connection.connection  # psycopg 3: COPY needs the driver's cursor
-    with connection.cursor() as cursor:
-        cursor.execute(sql.create_stage_sql(target))
-        if not rows.frame.empty:
-            with raw.cursor() as pg_cursor:
-                _copy_rows(pg_cursor, rows, copied)
-        cursor.execute(
-            sql.check_sql(target),
-            {"srid": rows.srid, "xmin": bounds[0], "ymin": bounds[1], "xmax": bounds[2], "ymax": bounds[3]},
-        )
-        cursor.execute(sql.issues_sql())
-        for row, layer, source_id, problem, invalid_reason in cursor.fetchall():
-            if problem is not None:
-                issues.append(RowIssue(file_name, layer, row, source_id, "geometry", problem, "rejected"))
-                counts.rejected += 1
-            else:
-                issues.append(
-                    RowIssue(file_name, layer, row, source_id, "geometry", f"repaired: {invalid_reason}", "repaired")
-                )
-                counts.repaired += 1
-        cursor.execute(sql.upsert_sql(target), {"source": source, "run": run.pk, "node_source": source})
-        created, updated, eligible = cursor.fetchone()
-        counts.created, counts.updated = created, updated
-        counts.unchanged = eligible - created - updated
-        if replace:
-            counts.deleted, skipped = _replace(cursor, rows, source=source, file_name=file_name)
-            if skipped is not None:
-                issues.append(skipped)
-                counts.warnings += 1
-        if target.kind == "sensors":
-            cursor.execute(sql.LINK_SENSORS_SQL, {"run": run.pk, "max_distance_m": SENSOR_LINK_DISTANCE_M})
-    return counts, issues
-
-
-def _replace(cursor: Any, rows: PreparedRows, *, source: str, file_name: str) -> tuple[int, RowIssue | None]:
-    """--replace: delete this source's stored features the file no longer has. A row the file has is
-    never deleted, valid or not: rows rejected in PostGIS are in the staging table, and the ids of rows
-    rejected before it (while reading or mapping) are passed along. When such a row's id could not be
-    read, which stored feature it is cannot be known, so nothing is deleted and the report says why.
-    Returns (deleted, the warning when skipped)."""
-    rejected = [i for i in rows.issues if i.action == "rejected"]
-    unknown = next((i for i in rejected if not i.feature_id), None)
-    if unknown is not None:
-        where = f"row {unknown.row}" if unknown.row is not None else "a row"
-        return 0, RowIssue(
-            file_name,
-            unknown.layer,
-            None,
-            None,
-            "--replace",
-            f"not applied, nothing was deleted: {where} was rejected and its id cannot be read, so which "
-            "stored feature it is cannot be known. Fix that row, or load without --replace",
-            "warning",
-        )
-    kept = sorted({str(i.feature_id) for i in rejected})
-    cursor.execute(sql.replace_sql(rows.target), {"source": source, "kept": kept})
-    return cursor.rowcount, None
-
-
-def _grid_districts(*, source: str, run: ImportRun) -> KindCounts:
-    metric_srid = getattr(settings, "CITYTWIN_METRIC_SRID", DEFAULT_METRIC_SRID)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            sql.GRID_DISTRICTS_SQL,
-            {
-                "source": source,
-                "grid_source": f"{source}{GRID_SOURCE_SUFFIX}",
-                "run": run.pk,
-                "metric_srid": metric_srid,
-                "cell_m": GRID_CELL_M,
-            },
-        )
-        created, updated, total = cursor.fetchone()
-    return KindCounts(read=total, created=created, updated=updated, unchanged=total - created - updated)
 
 
 def _prepare_osm(path: Path, kinds: Iterable[str], progress: Callable[[str], None]) -> list[PreparedRows]:
@@ -231,6 +85,35 @@ def _prepare_osm(path: Path, kinds: Iterable[str], progress: Callable[[str], Non
         extract.close()
 
 
+Batches = list[tuple[PreparedRows, str]]  # rows and the source they load under
+
+
+@dataclass
+class _Steps:
+    """Progress in steps; a reader sets `total` once it knows how many there are. A step is reported as it
+    starts (not yet done); `within` moves the bar inside the current step."""
+
+    report: ProgressCallback
+    total: int = 3  # reading, one batch, done: until the reader says how many there are
+    started: int = 0
+
+    def tick(self, what: str) -> None:
+        self.started += 1
+        self.report(what, min(self.started - 1, self.total), self.total)
+
+    def within(self, what: str, fraction: float) -> None:
+        self.report(what, min(self.started - 1 + fraction, self.total), self.total)
+
+    def finish(self) -> None:
+        self.report("done", self.total, self.total)
+
+
+@dataclass
+class _Prepared:
+    batches: Batches
+    grid_source: str | None = None  # OSM: lay the district grid over this source's buildings if none loaded
+
+
 def run_import(
     *,
     path: Path,
@@ -248,12 +131,102 @@ def run_import(
     """Load one file. Raises ImportFileError (after recording the failed run) when the file as a whole
     cannot be loaded; row-level problems are in the result's issues and the run's errors."""
     name = display_name or path.name
-    report = progress or (lambda what, done, total: None)
     if kind is not None and kind not in USER_KINDS:
         raise ImportFileError(name, f"unknown --kind {kind!r}; choose one of {', '.join(USER_KINDS)}")
     if srid is not None and not srid_is_known(srid):
         raise ImportFileError(name, f"EPSG:{srid} is not a coordinate reference system PostGIS knows")
     fmt = detect_format(path)
+
+    def prepare(steps: _Steps) -> _Prepared:
+        if fmt in ("osm_pbf", "osm_xml"):
+            kinds = [kind] if kind else list(USER_KINDS[:4])
+            steps.total = len(kinds) + 6
+            base_source = source or "osm"
+            grid = base_source if kind in (None, "districts") else None
+            _check_source(f"{base_source}{GRID_SOURCE_SUFFIX}", name)
+            return _Prepared([(p, base_source) for p in _prepare_osm(path, kinds, steps.tick)], grid)
+        steps.tick("reading")
+        layers = read_layers(path, layer=layer, srid_override=srid)
+        steps.total = len(layers) + 2
+        base_source = source or default_source_name(path)
+        for lyr in layers:
+            if lyr.srid is not None and lyr.srid != srid and not srid_is_known(lyr.srid):
+                raise ImportFileError(
+                    name, f"layer {lyr.name!r} is in EPSG:{lyr.srid}, which PostGIS does not know; pass --srid"
+                )
+        # In a file with several layers, each layer is its own source: ids repeat across layers.
+        return _Prepared(
+            [
+                (
+                    prepare_layer(lyr, kind=kind, file_name=name),
+                    f"{base_source}/{lyr.name}" if len(layers) > 1 else base_source,
+                )
+                for lyr in layers
+            ]
+        )
+
+    return load_prepared(
+        path=path,
+        name=name,
+        options={"kind": kind, "layer": layer, "srid": srid, "replace": replace, "format": fmt, "source": source},
+        prepare=prepare,
+        dry_run=dry_run,
+        replace=replace,
+        user=user,
+        progress=progress,
+        job_id=job_id,
+    )
+
+
+def import_sumo_network(
+    *,
+    path: Path,
+    name: str | None = None,
+    display_name: str | None = None,
+    dry_run: bool = False,
+    user: Any = None,
+    progress: ProgressCallback | None = None,
+) -> ImportResult:
+    """Load a georeferenced SUMO network (apps.imports.sumo_net) as road nodes and segments under the
+    source `name` (default: from the file name), keeping the net's junction and edge ids."""
+    from .sumo_net import read_sumo_network
+
+    file_name = display_name or path.name
+    source = name or default_source_name(path)
+
+    def prepare(steps: _Steps) -> _Prepared:
+        steps.total = 4
+        steps.tick("reading the SUMO network")
+        nodes, segments = read_sumo_network(path, file_name=file_name)
+        return _Prepared([(nodes, source), (segments, source)])
+
+    return load_prepared(
+        path=path,
+        name=file_name,
+        options={"kind": "roads", "format": "sumo_net", "source": source},
+        prepare=prepare,
+        dry_run=dry_run,
+        user=user,
+        progress=progress,
+    )
+
+
+def load_prepared(
+    *,
+    path: Path,
+    name: str,
+    options: dict[str, Any],
+    prepare: Callable[[_Steps], _Prepared],
+    dry_run: bool = False,
+    replace: bool = False,
+    user: Any = None,
+    progress: ProgressCallback | None = None,
+    job_id: int | None = None,
+) -> ImportResult:
+    """The life of one import, whatever reads the file: record the run, let `prepare` read the file into
+    batches of rows, load them all in one transaction, record the outcome. Any reader's failure is the
+    file's (an ImportFileError naming it); the run row is written outside the transaction."""
+    steps = _Steps(progress or (lambda what, done, total: None))
     run = ImportRun.objects.create(
         created_by=user if getattr(user, "is_authenticated", False) else None,
         state=ImportState.RUNNING,
@@ -262,80 +235,46 @@ def run_import(
         source_name=name,
         source_sha256=file_sha256(path),
         source_size=path.stat().st_size,
-        options={
-            **{"kind": kind, "layer": layer, "srid": srid, "replace": replace, "format": fmt, "source": source},
-            **({"job": job_id} if job_id is not None else {}),
-        },
+        options={**options, **({"job": job_id} if job_id is not None else {})},
     )
     counts: dict[str, KindCounts] = {}
     issues: list[RowIssue] = []
     try:
-        steps_total = 3  # reading, one layer, done: until the file says how many layers it has
-        step = 0
-
-        def tick(what: str) -> None:
-            nonlocal step
-            step += 1
-            report(what, min(step - 1, steps_total), steps_total)  # the step that starts now is not done
-
-        is_osm = fmt in ("osm_pbf", "osm_xml")
         try:
-            if is_osm:
-                kinds = [kind] if kind else list(USER_KINDS[:4])
-                steps_total = len(kinds) + 6
-                base_source = source or "osm"
-                batches = [(p, base_source) for p in _prepare_osm(path, kinds, tick)]
-                _check_source(f"{base_source}{GRID_SOURCE_SUFFIX}", name)
-            else:
-                tick("reading")
-                layers = read_layers(path, layer=layer, srid_override=srid)
-                steps_total = len(layers) + 2
-                base_source = source or default_source_name(path)
-                for lyr in layers:
-                    if lyr.srid is not None and lyr.srid != srid and not srid_is_known(lyr.srid):
-                        raise ImportFileError(
-                            name, f"layer {lyr.name!r} is in EPSG:{lyr.srid}, which PostGIS does not know; pass --srid"
-                        )
-                # In a file with several layers, each layer is its own source: ids repeat across layers.
-                batches = [
-                    (
-                        prepare_layer(lyr, kind=kind, file_name=name),
-                        f"{base_source}/{lyr.name}" if len(layers) > 1 else base_source,
-                    )
-                    for lyr in layers
-                ]
-            for _, batch_source in batches:
+            prepared = prepare(steps)
+            for _, batch_source in prepared.batches:
                 _check_source(batch_source, name)
-            batches = [(fit_to_columns(rows, file_name=name), batch_source) for rows, batch_source in batches]
+            batches = [(fit_to_columns(rows, file_name=name), src) for rows, src in prepared.batches]
         except (ImportFileError, JobCancelled):
             raise
         except Exception as exc:
-            # A file GDAL, pyosmium or pandas choke on is the file's problem, not a server error; the
-            # traceback is logged in case it is ours.
+            # A file GDAL, pyosmium, expat or pandas choke on is the file's problem, not a server error;
+            # the traceback is logged in case it is ours.
             log.exception("import #%s: reading %s failed", run.pk, name)
             raise ImportFileError(name, f"cannot be read ({type(exc).__name__}: {_first_line(exc)})") from exc
         with transaction.atomic():
             for rows, batch_source in batches:
-                label = f"loading {rows.target.label.lower()}"
-                tick(f"{label} ({len(rows.frame)} rows)")
+                label, n = f"loading {rows.target.label.lower()}", len(rows.frame)
+                steps.tick(f"{label} ({n} rows)")
 
-                def copied(done: int, label: str = label, at: int = step - 1, n: int = len(rows.frame)) -> None:
+                def copied(done: int, label: str = label, n: int = n) -> None:
                     # COPY is most of a step; checking and upserting in PostGIS the rest.
-                    report(f"{label}: {done:,} of {n:,} rows staged", at + 0.8 * done / max(n, 1), steps_total)
+                    steps.within(f"{label}: {done:,} of {n:,} rows staged", 0.8 * done / max(n, 1))
 
-                kind_counts, kind_issues = _load_rows(
+                batch_counts, batch_issues = load_rows(
                     rows, source=batch_source, run=run, file_name=name, replace=replace, copied=copied
                 )
-                counts.setdefault(rows.target.kind, KindCounts()).add(kind_counts)
-                issues.extend(kind_issues)
-            if is_osm and kind in (None, "districts") and counts.get("districts", KindCounts()).read == 0:
-                tick("laying the district grid")
-                counts["districts"] = _grid_districts(source=base_source, run=run)
+                for batch_kind, kind_counts in batch_counts.items():
+                    counts.setdefault(batch_kind, KindCounts()).add(kind_counts)
+                issues.extend(batch_issues)
+            if prepared.grid_source is not None and counts.get("districts", KindCounts()).read == 0:
+                steps.tick("laying the district grid")
+                counts["districts"] = grid_districts(source=prepared.grid_source, run=run)
             if dry_run:
                 transaction.set_rollback(True)
             elif any(c.created or c.updated or c.deleted for c in counts.values()):
                 city_data_changed()
-        report("done", steps_total, steps_total)
+        steps.finish()
     except ImportFileError as exc:
         _without_server_paths(exc, path, name)
         _finish(run, state=ImportState.FAILED, counts=counts, issues=issues, message=exc.message)

@@ -13,11 +13,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from apps.imports.exceptions import ImportFileError
-from apps.imports.report import KindCounts
+from apps.imports.management.commands._report import print_import_report
 from apps.imports.services import run_import
 from apps.imports.targets import USER_KINDS
-
-MAX_PRINTED_ISSUES = 50
 
 
 def demo_city_path() -> Path:
@@ -87,19 +85,4 @@ class Command(BaseCommand):
             bar.close()
             raise CommandError(exc.message) from exc
         bar.close()
-        self._print_report(result.counts, result.issues, result.run.pk, options["dry_run"])
-
-    def _print_report(self, counts: dict[str, KindCounts], issues: list[Any], run_id: int, dry_run: bool) -> None:
-        columns = ("read", "created", "updated", "unchanged", "repaired", "rejected", "warnings", "deleted")
-        header = f"{'kind':<12}" + "".join(f"{c:>10}" for c in columns)
-        self.stdout.write(header)
-        self.stdout.write("-" * len(header))
-        for kind, c in counts.items():
-            self.stdout.write(f"{kind:<12}" + "".join(f"{getattr(c, col):>10}" for col in columns))
-        for issue in issues[:MAX_PRINTED_ISSUES]:
-            style = self.style.ERROR if issue.action == "rejected" else self.style.WARNING
-            self.stdout.write(style(str(issue)))
-        if len(issues) > MAX_PRINTED_ISSUES:
-            self.stdout.write(f"... and {len(issues) - MAX_PRINTED_ISSUES} more (see import run #{run_id})")
-        verdict = "Dry run: nothing was written." if dry_run else "Loaded."
-        self.stdout.write(self.style.SUCCESS(f"{verdict} Import run #{run_id}."))
+        print_import_report(self, result, dry_run=options["dry_run"])
