@@ -9,7 +9,7 @@ import pytest
 
 from apps.imports.services import run_import
 from apps.roads.models import RoadNode, RoadSegment
-from tests.hostile_files import feature, write_geojson
+from tests.loader.hostile_files import feature, write_geojson
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from django.core.management import CommandError, call_command
 
 from apps.imports.models import ImportRun, ImportState
 from apps.roads.models import RoadNode, RoadSegment
-from tests.hostile_files import Canary, canary_server
+from tests.loader.hostile_files import Canary, canary_server
 
 pytestmark = pytest.mark.django_db
 
