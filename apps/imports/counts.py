@@ -45,7 +45,7 @@ from .counts_read import (
 from .exceptions import ImportFileError
 from .models import ImportRun, ImportState
 from .report import MAX_STORED_ISSUES, KindCounts, RowIssue
-from .services import default_source_name, file_sha256
+from .services import default_source_name, start_run
 
 log = logging.getLogger(__name__)
 
@@ -287,14 +287,11 @@ def import_counts(
     if not 0 < len(dataset) <= _SOURCE_LIMIT:
         raise ImportFileError(name, f"the source name must be 1 to {_SOURCE_LIMIT} characters, not {len(dataset)}")
     count_file = open_count_file(path, name=name, zone=zone)
-    run = ImportRun.objects.create(
-        created_by=user if getattr(user, "is_authenticated", False) else None,
-        state=ImportState.RUNNING,
-        started_at=timezone.now(),
+    run = start_run(
+        path=path,
+        name=name,
         dry_run=dry_run,
-        source_name=name,
-        source_sha256=file_sha256(path),
-        source_size=path.stat().st_size,
+        user=user,
         options={
             "format": f"counts-{count_file.layout}",
             "network": network,

@@ -211,6 +211,22 @@ def import_sumo_network(
     )
 
 
+def start_run(
+    *, path: Path, name: str, options: dict[str, Any], dry_run: bool, user: Any = None, job_id: int | None = None
+) -> ImportRun:
+    """The lineage row of an import, committed before any work (so a failure is recorded too)."""
+    return ImportRun.objects.create(
+        created_by=user if getattr(user, "is_authenticated", False) else None,
+        state=ImportState.RUNNING,
+        started_at=timezone.now(),
+        dry_run=dry_run,
+        source_name=name,
+        source_sha256=file_sha256(path),
+        source_size=path.stat().st_size,
+        options={**options, **({"job": job_id} if job_id is not None else {})},
+    )
+
+
 def load_prepared(
     *,
     path: Path,
@@ -227,16 +243,7 @@ def load_prepared(
     batches of rows, load them all in one transaction, record the outcome. Any reader's failure is the
     file's (an ImportFileError naming it); the run row is written outside the transaction."""
     steps = _Steps(progress or (lambda what, done, total: None))
-    run = ImportRun.objects.create(
-        created_by=user if getattr(user, "is_authenticated", False) else None,
-        state=ImportState.RUNNING,
-        started_at=timezone.now(),
-        dry_run=dry_run,
-        source_name=name,
-        source_sha256=file_sha256(path),
-        source_size=path.stat().st_size,
-        options={**options, **({"job": job_id} if job_id is not None else {})},
-    )
+    run = start_run(path=path, name=name, options=options, dry_run=dry_run, user=user, job_id=job_id)
     counts: dict[str, KindCounts] = {}
     issues: list[RowIssue] = []
     try:

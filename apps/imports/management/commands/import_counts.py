@@ -15,8 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.imports.counts import DEFAULT_SNAP_TOLERANCE_M, import_counts
 from apps.imports.exceptions import ImportFileError
-
-MAX_PRINTED_ISSUES = 50
+from apps.imports.management.commands._report import print_import_report
 
 
 class Command(BaseCommand):
@@ -57,19 +56,12 @@ class Command(BaseCommand):
         except ImportFileError as exc:
             raise CommandError(exc.message) from exc
         elapsed = time.perf_counter() - started
-        columns = ("read", "created", "updated", "unchanged", "rejected", "warnings")
-        header = f"{'':<10}" + "".join(f"{c:>11}" for c in columns)
         self.stdout.write(f"{path.name}: {result.layout} layout")
-        self.stdout.write(header)
-        self.stdout.write("-" * len(header))
-        for kind, c in result.counts.items():
-            self.stdout.write(f"{kind:<10}" + "".join(f"{getattr(c, col):>11}" for col in columns))
-        for issue in result.issues[:MAX_PRINTED_ISSUES]:
-            style = self.style.ERROR if issue.action == "rejected" else self.style.WARNING
-            self.stdout.write(style(str(issue)))
-        if len(result.issues) > MAX_PRINTED_ISSUES:
-            self.stdout.write(
-                f"... and {len(result.issues) - MAX_PRINTED_ISSUES} more (see import run #{result.run.pk})"
-            )
-        verdict = "Dry run: nothing was written." if options["dry_run"] else "Imported."
-        self.stdout.write(self.style.SUCCESS(f"{verdict} Import run #{result.run.pk}, {elapsed:.1f} s."))
+        print_import_report(
+            self,
+            result,
+            dry_run=options["dry_run"],
+            columns=("read", "created", "updated", "unchanged", "rejected", "warnings"),
+            done="Imported.",
+            suffix=f", {elapsed:.1f} s",
+        )
