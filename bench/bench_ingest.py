@@ -735,7 +735,7 @@ def stage_breakdown(cleaner: Cleaner, rows: list[tuple], size: int = 2000) -> No
         with connection.connection.cursor() as raw, raw.copy(f"COPY ingest_stage ({COLUMNS}) FROM STDIN") as copy:
             for sid, _, when, seq, values, _ in nxt:
                 copy.write_row((sid, when, now, seq, json.dumps(values)))
-        cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + ing._WRITE_SQL)
+        cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + ing.WRITE_SQL)
         plan = [r[0] for r in cur.fetchall()]
         t0 = time.perf_counter()
         cur.execute("SET CONSTRAINTS ALL IMMEDIATE")  # runs the deferred FK checks of the new rollup rows now
@@ -744,7 +744,7 @@ def stage_breakdown(cleaner: Cleaner, rows: list[tuple], size: int = 2000) -> No
     path = bl.OUT / "ingest_write_explain.txt"
     path.write_text("\n".join(plan) + "\n")
     print(
-        f"\nEXPLAIN (ANALYZE, BUFFERS) of apps.telemetry.ingest._WRITE_SQL, {len(nxt):,} staged readings "
+        f"\nEXPLAIN (ANALYZE, BUFFERS) of apps.telemetry.ingest.WRITE_SQL, {len(nxt):,} staged readings "
         f"(full plan: {path.relative_to(bl.ROOT)}):"
     )
     keep = ("Insert on", "Tuples Inserted", "Conflicting", "CTE ", "Execution Time", "Planning Time", "JIT", "Trigger")

@@ -167,28 +167,28 @@ def stage_breakdown(path: Path, source: str) -> None:
     statement timed through Django's execute_wrapper. Nothing in the product is changed."""
     from django.db import connection
 
-    from apps.imports import services
+    from apps.imports import loading, services
 
     timer = bl.StageTimer(sql_width=90)
     stages, statements, timed, sql_timer = timer.stages, timer.statements, timer.timed, timer.sql_timer
 
-    originals = {n: getattr(services, n) for n in ("file_sha256", "read_layers", "prepare_layer", "_copy_rows")}
     labels = {
-        "file_sha256": "sha256 of the file",
-        "read_layers": "read_layers (pyogrio -> GeoDataFrame)",
-        "prepare_layer": "prepare_layer (Python, per row)",
-        "_copy_rows": "_copy_rows (to CSV + COPY)",
+        (services, "file_sha256"): "sha256 of the file",
+        (services, "read_layers"): "read_layers (GeoJSON: our reader; GPKG/Shapefile: pyogrio)",
+        (services, "prepare_layer"): "prepare_layer (Python, per row)",
+        (loading, "_copy_rows"): "_copy_rows (to CSV + COPY)",
     }
+    originals = {(module, n): getattr(module, n) for module, n in labels}
     try:
-        for n, fn in originals.items():
-            setattr(services, n, timed(labels[n], fn))
+        for (module, n), fn in originals.items():
+            setattr(module, n, timed(labels[(module, n)], fn))
         t0 = time.perf_counter()
         with connection.execute_wrapper(sql_timer):
             services.run_import(path=path, kind="buildings", source=source)
         total = time.perf_counter() - t0
     finally:
-        for n, fn in originals.items():
-            setattr(services, n, fn)
+        for (module, n), fn in originals.items():
+            setattr(module, n, fn)
     print(f"\nWhere the time goes: one in-process run_import(), {total:.2f} s in all")
     for name, secs in stages.items():
         print(f"  {secs:7.2f} s {100 * secs / total:5.1f}%  {name}")

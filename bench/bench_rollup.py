@@ -16,7 +16,7 @@ Data (generated once in citytwin_bench, reused while the counts match; --regener
   the order the live path leaves their final versions (by the time of the last reading in each bucket), so
   the heap layout resembles a table written by ingest. For speed the table's three indexes are dropped and
   rebuilt in the same transaction and its FK trigger is off (session_replication_role = replica) during
-  the load; the FK is checked afterwards with one anti-join. The product path itself (_WRITE_SQL, one
+  the load; the FK is checked afterwards with one anti-join. The product path itself (WRITE_SQL, one
   INSERT ... ON CONFLICT per batch) stores ~7-10k readings/s here, i.e. ~20 min for 10M: see README.
 - VACUUM ANALYZE on both tables afterwards.
 
@@ -106,7 +106,7 @@ SELECT resolution, sensor_id, property, bucket, n, total, minimum, maximum
 FROM (SELECT * FROM m1 UNION ALL SELECT * FROM m15 UNION ALL SELECT * FROM h1) u
 ORDER BY last"""
 
-# The product's own bucket expression (apps/telemetry/ingest.py _WRITE_SQL), to check the 1h rows.
+# The product's own bucket expression (apps/telemetry/ingest.py WRITE_SQL), to check the 1h rows.
 CHECK_SQL = """WITH raw AS (
     SELECT t.sensor_id, kv.key AS property,
            date_bin('1 hour', t.time, '1970-01-01 00:00:00+00') AS bucket,
