@@ -70,7 +70,11 @@ def test_upload_queues_the_load_as_a_job_that_leads_to_the_report(client, gis_st
     assert run.created_by == gis_staff and run.source_name == "invalid_polygons.geojson"
     assert run.options["job"] == job.pk
     assert Building.objects.filter(source="invalid_polygons").count() == 3
-    assert "Open the import report" in client.get(response["Location"]).content.decode()
+    logged = [line.split(" ", 1)[1] for line in job.log.splitlines()]  # after the time stamp
+    assert logged[0] == "reading" and logged[1].startswith("loading buildings (") and logged[-2] == "done"
+    assert logged[-1] == run.message  # the summary
+    page = client.get(response["Location"]).content.decode()
+    assert "Open the import report" in page and "loading buildings (" in page  # the log, on the job page
     report = client.get(job.result["url"]).content.decode()
     assert "Self-intersection" in report and "cannot be repaired into a Polygon" in report
     assert "not-a-number" in report  # the warning on field height

@@ -43,6 +43,12 @@ def run_import_job(job: Job, progress: Progress) -> dict[str, Any]:
     path = Path(params["path"])
     if upload_folder().resolve() not in path.resolve().parents:
         raise ValueError(f"job #{job.pk}: {path} is not an upload")  # never load an arbitrary server path
+
+    def report(what: str, done: float, total: int) -> None:
+        if float(done).is_integer():  # a step starts (progress within a step comes as a fraction)
+            progress.log(what)
+        progress(100.0 * done / max(total, 1), what)
+
     # An earlier attempt whose worker was killed left its import run "running": it did nothing (its
     # transaction died with it) and says so.
     ImportRun.objects.filter(options__job=job.pk, state=ImportState.RUNNING).update(
@@ -59,10 +65,11 @@ def run_import_job(job: Job, progress: Progress) -> dict[str, Any]:
             replace=bool(params.get("replace")),
             user=job.owner,
             job_id=job.pk,
-            progress=lambda what, done, total: progress(100.0 * done / max(total, 1), what),
+            progress=report,
         )
     finally:
         shutil.rmtree(path.parent, ignore_errors=True)
+    progress.log(result.run.message)
     return {
         "import_run": result.run.pk,
         "url": reverse("imports:detail", args=[result.run.pk]),
