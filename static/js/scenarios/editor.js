@@ -110,7 +110,8 @@ function renderScenario() {
     const version = sc.version ? ` · version ${sc.version}` : "";
     $("sc-title").textContent = state.unlocked ? `New version of ${sc.name}` : sc.name;
     const created = sc.created_at ? ` · created ${new Date(sc.created_at).toLocaleString("en-GB")}` : "";
-    $("sc-meta").textContent = `Scenario #${sc.id}${version} · network ${sc.document.network}${created}`;
+    const owner = sc.owner ? ` by ${sc.owner}` : "";
+    $("sc-meta").textContent = `Scenario #${sc.id}${version} · network ${sc.network || sc.document.network}${created}${owner}`;
     document.title = `${sc.name} · CityTwin`;
   }
   renderChanges();
@@ -121,7 +122,7 @@ function renderChanges() {
   const list = $("sc-changes");
   list.replaceChildren();
   const sc = state.scenario;
-  const base = sc && sc.document && sc.document.base;
+  const base = sc && (sc.base ?? sc.document.base);
   $("sc-changes-against").textContent = base ? `against scenario #${base}` : "against the network as stored";
   const changes = sc && Array.isArray(sc.changes) ? sc.changes : [];
   changes.forEach((change) => list.append(el("li", null, typeof change === "string" ? change : change.text || JSON.stringify(change))));
@@ -135,8 +136,7 @@ async function renderRuns() {
   const sc = state.scenario;
   if (!sc) return;
   let runs = Array.isArray(sc.runs) ? sc.runs : null;
-  if (!runs) runs = await getAll(`${config.api.runs}?scenario=${sc.id}&limit=50`, 1).catch(() => []);
-  runs = runs.filter((run) => run.scenario === undefined || run.scenario === sc.id);
+  if (!runs) runs = await getAll(`${config.api.scenarios}${sc.id}/runs/?limit=50`, 1).catch(() => []);
   const list = $("sc-runs");
   list.replaceChildren();
   runs.forEach((run) => {
@@ -258,7 +258,7 @@ async function init() {
     loadDistricts(),
   ]);
   fillSelects(scenarios);
-  const start = scenario ? scenario.document : { ...config.defaults };
+  const start = scenario ? { ...scenario.document, base: scenario.base ?? scenario.document.base } : { ...config.defaults };
   if (!scenario && config.base) start.base = config.base;
   fillForm(start);
   state.scenario = scenario;

@@ -4,7 +4,7 @@
  * the popup a click opens with the segment's or the detector's numbers. A street is one segment per
  * direction, so lines are drawn offset to their right: both directions stay visible.
  */
-import { el, formatNumber } from "./api.js";
+import { clock, el, formatNumber } from "./api.js";
 import { byZoom, hitBox, pointerOver } from "./basemap.js";
 import { GEH_COLOUR } from "./colours.js";
 
@@ -61,7 +61,7 @@ function differenceRows(p) {
 function detectorRows(p) {
   const rows = [["Detector-hours", String(p.hours.length)], ["Mean GEH", formatNumber(p.geh, 2)]];
   return rows.concat(
-    p.hours.map((h) => [`Hour ${h.hour}`, `obs ${formatNumber(h.observed, 0)} · sim ${formatNumber(h.simulated, 0)} · GEH ${formatNumber(h.geh, 2)}`]),
+    p.hours.map((h) => [Number.isFinite(h.hour) ? clock(h.hour) : String(h.hour), `obs ${formatNumber(h.observed, 0)} · sim ${formatNumber(h.simulated, 0)} · GEH ${formatNumber(h.geh, 2)}`]),
   );
 }
 
@@ -122,11 +122,13 @@ export function resultsMap(map, { segmentName }) {
       root.append(el("h3", "feature-popup-title", `Detector ${p.code || p.sensor}`));
       root.append(table(detectorRows({ ...p, hours: JSON.parse(p.hours || "[]") })));
     } else {
-      const title = el("h3", "feature-popup-title", `Segment ${p.segment}`);
+      const title = el("h3", "feature-popup-title", p.name ? `${p.name} (segment ${p.segment})` : `Segment ${p.segment}`);
       root.append(title);
-      segmentName(p.segment).then((name) => {
-        if (name) title.textContent = `${name} (segment ${p.segment})`;
-      });
+      if (!p.name) {
+        segmentName(p.segment).then((name) => {
+          if (name) title.textContent = `${name} (segment ${p.segment})`;
+        });
+      }
       root.append(table(feature.layer.id === "res-lines" ? resultRows(p) : differenceRows(p)));
     }
     popup.setLngLat(event.lngLat).setDOMContent(root).addTo(map);

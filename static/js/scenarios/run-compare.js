@@ -11,13 +11,13 @@ const POLL_MS = 2500;
 const scenarioOf = (run) => (run.scenario && typeof run.scenario === "object" ? run.scenario.id : run.scenario);
 
 export function compareControl({ run, scenario, api, onChoose }) {
-  const base = scenario && scenario.document ? scenario.document.base : null;
+  const base = scenario ? scenario.base ?? (scenario.document || {}).base ?? null : null;
   const select = $("diff-against");
-  let names = new Map();
+  const names = new Map();
 
   function label(candidate) {
     const sid = scenarioOf(candidate);
-    const name = names.get(sid) || `scenario #${sid}`;
+    const name = candidate.scenario_name || names.get(sid) || `scenario #${sid}`;
     const seeds = Array.isArray(candidate.seeds) ? ` · ${candidate.seeds.length} seed${candidate.seeds.length === 1 ? "" : "s"}` : "";
     return `${name} · run #${candidate.id}${seeds}`;
   }
@@ -59,11 +59,13 @@ export function compareControl({ run, scenario, api, onChoose }) {
   }
 
   async function load() {
-    const [runs, scenarios] = await Promise.all([
-      getAll(`${api.runs}?limit=500`, 1),
-      getAll(`${api.scenarios}?limit=500`, 1).catch(() => []),
-    ]);
-    names = new Map(scenarios.map((s) => [s.id, s.name]));
+    const runs = await getAll(`${api.runs}?limit=500`, 1);
+    if (scenario) names.set(scenario.id, scenario.name);
+    runs.forEach((c) => c.scenario_name && names.set(scenarioOf(c), c.scenario_name));
+    if (base && !names.has(base)) {
+      const baseScenario = await getJSON(`${api.scenarios}${base}/`).catch(() => null);
+      if (baseScenario) names.set(base, baseScenario.name);
+    }
     const finished = runs.filter((c) => c.state === "succeeded" && c.id !== run.id);
     finished.sort((a, b) => b.id - a.id);
     const ofBase = fill(finished);

@@ -231,10 +231,10 @@ async function init() {
   const scenarioId = run.scenario && typeof run.scenario === "object" ? run.scenario.id : run.scenario;
   view.scenario = await getJSON(`${config.api.scenarios}${scenarioId}/`).catch(() => null);
   const sc = view.scenario;
-  $("run-scenario-link").textContent = sc ? sc.name : `Scenario #${scenarioId}`;
+  $("run-scenario-link").textContent = sc ? sc.name : run.scenario_name || `Scenario #${scenarioId}`;
   $("run-scenario-link").href = `/scenarios/${scenarioId}/`;
   $("run-title").textContent = `Run #${run.id}${sc ? ` of ${sc.name}` : ""}`;
-  const doc = sc ? sc.document : {};
+  const doc = run.document || (sc ? sc.document : {});
   const seeds = (run.seeds || []).map((s) => s.seed).join(", ");
   $("run-meta").textContent = `Network ${run.network || doc.network || "?"} · ${clock(doc.begin)}–${clock(doc.end)} · seeds ${seeds}`;
   const network = config.networks.find((n) => n.name === (run.network || doc.network)) || config.networks[0];
