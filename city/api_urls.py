@@ -12,6 +12,7 @@ from apps.imports.api.views import ImportRunViewSet
 from apps.jobs.api.views import JobViewSet
 from apps.roads.api.views import RoadNodeViewSet, RoadSegmentViewSet
 from apps.sensors.api.views import SensorViewSet
+from apps.simulation.api.views import RunViewSet, ScenarioViewSet
 from apps.telemetry.api.sensors import SensorReadingsViewSet
 from apps.telemetry.api.views import AlertViewSet, IngestReadingsView, QuarantineViewSet
 
@@ -27,5 +28,7 @@ router.register("imports", ImportRunViewSet, basename="import-run")
 router.register("alerts", AlertViewSet, basename="alert")
 router.register("quarantine", QuarantineViewSet, basename="quarantine")
 router.register("jobs", JobViewSet, basename="job")
+router.register("scenarios", ScenarioViewSet, basename="scenario")
+router.register("runs", RunViewSet, basename="run")
 
 urlpatterns = [path("ingest/readings/", IngestReadingsView.as_view(), name="ingest-readings"), *router.urls]

@@ -232,7 +232,7 @@ def start_job_worker(
     """A real Celery job worker (as `make run` starts it) on the test database, in its own process group (a
     fault test kills the whole group); with Celery beat when `beat` names its schedule file."""
     full_env = {**os.environ, "DATABASE_URL": database_url_for_tests(), "DJANGO_SETTINGS_MODULE": "city.settings.test"}
-    full_env.update({"CITYTWIN_DB_POOL": "0", "CITYTWIN_CELERY_QUEUE": queue, **(env or {})})
+    full_env.update({"CITYTWIN_DB_POOL": "0", "CITYTWIN_CELERY_QUEUE": queue.split(",")[0], **(env or {})})
     log = open(log_path, "w")  # noqa: SIM115 - the child keeps it; closed with the process
     args = [sys.executable, "-m", "celery", "-A", "city", "worker", "-Q", queue, "--concurrency", "1"]
     args += ["--without-gossip", "--without-mingle", "--loglevel", "info"]
@@ -263,7 +263,8 @@ def job_worker(django_db_setup, django_db_blocker) -> Iterator[subprocess.Popen]
     """The real Celery job worker on the test database and this session's queue."""
     from django.conf import settings
 
-    proc = start_job_worker(ROOT / "var" / "test-worker.log", queue=settings.CELERY_TASK_DEFAULT_QUEUE)
+    queues = f"{settings.CELERY_TASK_DEFAULT_QUEUE},{settings.CITYTWIN_SIMULATION_QUEUE}"
+    proc = start_job_worker(ROOT / "var" / "test-worker.log", queue=queues)
     yield proc
     stop_job_worker(proc)
 

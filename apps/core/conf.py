@@ -14,3 +14,11 @@ def setting_list(name: str, default: list[str]) -> list[str]:
     if raw is not None:
         return [v.strip() for v in raw.split(",") if v.strip()]
     return default
+
+
+def local_time_zone() -> str:
+    """The city's time zone (IANA name): local times in count files and scenario windows are read in it."""
+    configured = getattr(settings, "CITYTWIN_LOCAL_TIMEZONE", None)
+    if configured:
+        return str(configured)
+    return os.environ.get("CITYTWIN_LOCAL_TIMEZONE") or "Europe/Helsinki"

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -23,10 +22,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.conf import settings
 from django.db import DataError, connection, transaction
 from django.utils import timezone
 
+from apps.core.conf import local_time_zone
 from apps.core.data_version import city_data_changed
 from apps.telemetry.history import HistoricReading, write_history
 from apps.telemetry.ingest import fold_rollups
@@ -77,14 +76,6 @@ def _batched(items: Iterable[CountRow], size: int) -> Iterator[tuple[CountRow, .
     it = iter(items)
     while chunk := tuple(islice(it, size)):
         yield chunk
-
-
-def default_time_zone() -> str:
-    """The city's zone (the demo feed's setting): local times in count files are read in it."""
-    configured = getattr(settings, "CITYTWIN_LOCAL_TIMEZONE", None)
-    if configured:
-        return str(configured)
-    return os.environ.get("CITYTWIN_LOCAL_TIMEZONE") or "Europe/Helsinki"
 
 
 def sensor_code(source: str, loop_id: str) -> str:
@@ -272,7 +263,7 @@ def import_counts(
     """Import one count file. Raises ImportFileError (after recording the failed run where one was started)
     when the file as a whole cannot be imported; per-row problems are in the result's issues."""
     name = display_name or path.name
-    zone_name = time_zone or default_time_zone()
+    zone_name = time_zone or local_time_zone()
     try:
         zone = ZoneInfo(zone_name)
     except (ZoneInfoNotFoundError, ValueError) as exc:

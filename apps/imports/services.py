@@ -24,6 +24,7 @@ from django.utils import timezone
 from apps.core.data_version import city_data_changed
 from apps.core.geo import srid_is_known
 from apps.jobs.services import JobCancelled
+from apps.roads.networks import register_network
 
 from .checks import fit_to_columns, source_max_length
 from .exceptions import ImportFileError
@@ -47,6 +48,10 @@ class ImportResult:
     run: ImportRun
     counts: dict[str, KindCounts]
     issues: list[RowIssue] = field(default_factory=list)
+
+
+def _stored(counts: KindCounts | None) -> int:
+    return 0 if counts is None else counts.created + counts.updated + counts.unchanged
 
 
 def file_sha256(path: Path) -> str:
@@ -200,7 +205,7 @@ def import_sumo_network(
         nodes, segments = read_sumo_network(path, file_name=file_name)
         return _Prepared([(nodes, source), (segments, source)])
 
-    return load_prepared(
+    result = load_prepared(
         path=path,
         name=file_name,
         options={"kind": "roads", "format": "sumo_net", "source": source},
@@ -209,6 +214,17 @@ def import_sumo_network(
         user=user,
         progress=progress,
     )
+    if not dry_run and result.run.state == ImportState.SUCCEEDED:
+        # Kept so that scenarios run the net as is (its signal programs and lane connections), with the
+        # stored segments as the map of its edges.
+        register_network(
+            name=source,
+            path=path,
+            sha256=result.run.source_sha256 or file_sha256(path),
+            edges=_stored(result.counts.get("roads")),
+            junctions=_stored(result.counts.get("road_nodes")),
+        )
+    return result
 
 
 def start_run(

@@ -11,7 +11,7 @@ def lease_seconds() -> float:
 
 
 def max_active_per_user() -> int:
-    """Queued + running jobs one person may have at once (admins included)."""
+    """Queued + running jobs of one kind one person may have at once (admins included)."""
     return int(getattr(settings, "CITYTWIN_JOBS_PER_USER", 3))
 
 

@@ -78,24 +78,28 @@ def create_job(
     enqueue: Callable[[int], str],
     task_name: str = "",
     status_text: str = "waiting for a worker",
+    capped: bool = True,
 ) -> Job:
     """Create a queued job; `enqueue(job_id) -> task id` runs after commit (a kind's task.apply_async).
-    Raises JobLimitReached when the owner already has CITYTWIN_JOBS_PER_USER active jobs."""
+    Raises JobLimitReached when the owner already has CITYTWIN_JOBS_PER_USER active jobs (capped=False: the
+    caller caps the work itself, e.g. a scenario run caps runs, not the simulations of its seeds)."""
     owner = owner if getattr(owner, "is_authenticated", False) else None
-    if owner is not None:
+    if owner is not None and capped:
         # Lock the owner's row so two requests at once cannot both pass the cap.
         get_user_model().objects.select_for_update().filter(pk=owner.pk).first()
-        active = Job.objects.filter(owner=owner, state__in=ACTIVE_STATES).count()
+        active = Job.objects.filter(owner=owner, kind=kind, state__in=ACTIVE_STATES).count()
         cap = conf.max_active_per_user()
         if active >= cap:
             raise JobLimitReached(
-                f"you already have {active} jobs queued or running (at most {cap}); wait for one to finish or cancel one"
+                f"you already have {active} {kind} jobs queued or running (at most {cap}); wait for one to finish or cancel one"
             )
     job = Job.objects.create(kind=kind, owner=owner, params=params, status_text=status_text, task_name=task_name)
 
     def queue() -> None:
         try:
             task_id = enqueue(job.pk)
+            if not task_id:
+                return  # the caller runs it itself
         except Exception:  # noqa: BLE001 - the broker is down or refused: say so on the job, not as a 500
             log.exception("job #%s could not be queued", job.pk)
             Job.objects.filter(pk=job.pk, state=JobState.QUEUED).update(

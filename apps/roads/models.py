@@ -37,3 +37,24 @@ class RoadSegment(SourcedFeature):
 
     def __str__(self) -> str:
         return f"{self.name or self.highway} {self.source_id}"
+
+
+class RoadNetwork(models.Model):
+    """A road network imported from a SUMO network file (import_sumo_network). Its nodes and segments are
+    stored with source = name and the net's own ids as source_id; the file itself is kept (under
+    MEDIA_ROOT/networks/<name>/) so that scenarios run it as is, with its junction logic, signal programs
+    and lane connections. The stored roads of the city (network "city") are every segment of another source."""
+
+    name = models.SlugField(max_length=48, unique=True, help_text="The network's name: the source of its rows.")
+    net_file = models.CharField(max_length=500, help_text="The kept SUMO network file, relative to MEDIA_ROOT.")
+    sha256 = models.CharField(max_length=64)
+    projection = models.CharField(max_length=500, blank=True)
+    edges = models.PositiveIntegerField(default=0)
+    junctions = models.PositiveIntegerField(default=0)
+    imported_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -18,3 +18,36 @@ def cache_root() -> Path:
     """Where built SUMO networks live, one folder per hash of the stored road graph. Rebuilding is cheap
     (seconds) but not free, and the demo feed, the sensor command and (next) scenario runs need the same network."""
     return Path(_setting("CITYTWIN_SUMO_CACHE", str(Path(settings.BASE_DIR) / "var" / "sumo")))
+
+
+def _int(name: str, default: int) -> int:
+    return int(_setting(name, str(default)))
+
+
+def max_seeds() -> int:
+    """Seeds (simulations) one run may have."""
+    return _int("CITYTWIN_SCENARIO_MAX_SEEDS", 10)
+
+
+def max_window_s() -> int:
+    """The longest simulated window a scenario may ask for."""
+    return _int("CITYTWIN_SCENARIO_MAX_WINDOW_S", 24 * 3600)
+
+
+def max_active_runs_per_user() -> int:
+    """Runs (of any number of seeds) one person may have queued or running at once."""
+    return _int("CITYTWIN_SCENARIO_RUNS_PER_USER", 2)
+
+
+def engine() -> str:
+    """How a worker runs SUMO: 'libsumo' (in the worker's process; one simulation per process) or 'binary'
+    (the sumo command as a child process, driven over TraCI)."""
+    value = _setting("CITYTWIN_SUMO_ENGINE", "libsumo")
+    if value not in ("libsumo", "binary"):
+        raise ValueError(f"CITYTWIN_SUMO_ENGINE must be libsumo or binary, not {value!r}")
+    return value
+
+
+def runs_root() -> Path:
+    """Where a run's SUMO inputs and outputs are written while it runs (kept for inspection)."""
+    return Path(_setting("CITYTWIN_SCENARIO_RUNS_DIR", str(Path(settings.BASE_DIR) / "var" / "runs")))

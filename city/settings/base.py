@@ -230,6 +230,10 @@ CELERY_BROKER_URL = REDIS_URL
 # Long work (apps/jobs): one queue per deployment; a test session uses its own, so a developer's running
 # worker never takes a test's jobs (or the other way round).
 CELERY_TASK_DEFAULT_QUEUE = env_str("CITYTWIN_CELERY_QUEUE", "default")
+# Scenario simulations have their own queue, so a long run never holds up an upload; add workers for it on
+# other machines (docs/deployment.md).
+CITYTWIN_SIMULATION_QUEUE = env_str("CITYTWIN_SIMULATION_QUEUE", "simulation")
+CELERY_TASK_ROUTES = {"simulation.*": {"queue": CITYTWIN_SIMULATION_QUEUE}}
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CITYTWIN_JOB_SOFT_TIME_LIMIT_S", 2 * 3600)
 # Longer than the soft time limit of any job, or Redis redelivers a running task (../shared/NOTES.md); a
 # redelivered job finds its lease held and does not run twice (apps/jobs/services.py).

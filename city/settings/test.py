@@ -18,6 +18,12 @@ CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = os.environ.setdefault(  # noqa: 
 # The suite makes thousands of API calls from one address; tests of throttling set low rates themselves.
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": "100000/min", "user": "100000/min"}}  # noqa: F405
 CELERY_TASK_DEFAULT_QUEUE = os.environ.setdefault("CITYTWIN_CELERY_QUEUE", f"jobs-{CACHES['default']['KEY_PREFIX']}")  # noqa: F405
+_SESSION = CACHES["default"]["KEY_PREFIX"]  # noqa: F405
+CITYTWIN_SIMULATION_QUEUE = os.environ.setdefault("CITYTWIN_SIMULATION_QUEUE", f"sim-{_SESSION}")
+CELERY_TASK_ROUTES = {"simulation.*": {"queue": CITYTWIN_SIMULATION_QUEUE}}
+# Runs and network builds of the suite stay in its own folders.
+_RUNS = BASE_DIR / "var" / "test-runs" / _SESSION  # noqa: F405
+CITYTWIN_SCENARIO_RUNS_DIR = os.environ.setdefault("CITYTWIN_SCENARIO_RUNS_DIR", str(_RUNS))
 # Playwright's event loop stays alive in the test process; the live server's ORM calls then look "async".
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 

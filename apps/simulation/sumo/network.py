@@ -26,6 +26,8 @@ from xml.sax.saxutils import quoteattr
 
 from django.db import connection
 
+from apps.roads.networks import imported_sources
+
 from .. import conf
 from .install import binary
 
@@ -123,13 +125,19 @@ def segment_id_of(edge: str) -> int | None:
 _DRIVABLE_WHERE = """
     s.highway = ANY(%(classes)s) AND s.from_node_id IS NOT NULL AND s.to_node_id IS NOT NULL
     AND s.from_node_id <> s.to_node_id AND ST_NPoints(s.geom) >= 2
+    AND NOT (s.source = ANY(%(imported)s))
 """
+# Imported SUMO networks (roads.RoadNetwork) run from their own file; the city network leaves them out.
+
+
+def _params() -> dict[str, list[str]]:
+    return {"classes": list(DRIVABLE), "imported": imported_sources()}
 
 
 def drivable_segment_count() -> int:
     """How many stored segments the export writes (the denominator of how much netconvert kept)."""
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*) FROM roads_roadsegment s WHERE {_DRIVABLE_WHERE}", {"classes": list(DRIVABLE)})
+        cursor.execute(f"SELECT count(*) FROM roads_roadsegment s WHERE {_DRIVABLE_WHERE}", _params())
         return int(cursor.fetchone()[0])
 
 
@@ -149,7 +157,7 @@ def network_hash() -> str:
              FROM nodes)
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, {"classes": list(DRIVABLE)})
+        cursor.execute(sql, _params())
         segments_md5, nodes_md5 = cursor.fetchone()
     options = json.dumps([EXPORT_VERSION, NETCONVERT_OPTIONS, {k: vars(v) for k, v in DRIVABLE.items()}])
     return hashlib.sha256(f"{segments_md5}:{nodes_md5}:{options}".encode()).hexdigest()[:16]
@@ -158,7 +166,7 @@ def network_hash() -> str:
 def _write_plain_xml(directory: Path) -> tuple[int, int]:
     """Write nodes.nod.xml and edges.edg.xml in lon/lat. PostGIS renders each shape as SUMO's
     "lon,lat lon,lat ..." string; Python only escapes names and writes lines."""
-    classes = list(DRIVABLE)
+    params = _params()
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -168,7 +176,7 @@ def _write_plain_xml(directory: Path) -> tuple[int, int]:
                            UNION SELECT to_node_id FROM roads_roadsegment s WHERE {_DRIVABLE_WHERE})
             ORDER BY n.id
             """,
-            {"classes": classes},
+            params,
         )
         nodes = cursor.fetchall()
         cursor.execute(
@@ -179,7 +187,7 @@ def _write_plain_xml(directory: Path) -> tuple[int, int]:
             FROM roads_roadsegment s WHERE {_DRIVABLE_WHERE}
             ORDER BY s.id
             """,
-            {"classes": classes},
+            params,
         )
         edges = cursor.fetchall()
 

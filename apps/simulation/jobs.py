@@ -1,0 +1,279 @@
+"""One seed of a scenario run as a job: prepare the SUMO inputs (the network with the scenario's edits,
+the demand, the outputs), simulate with progress and cancel, store the results. Each step is logged on
+the job; a re-execution (a worker died) starts the seed over in a clean folder and replaces its results.
+
+Progress: 0-10 % preparing, 10-95 % simulated time, 95-100 % storing."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from django.db import connection
+
+from apps.core.exceptions import DomainError
+from apps.jobs.models import Job
+from apps.jobs.services import Progress
+from apps.roads.models import RoadNetwork, RoadSegment
+from apps.roads.networks import CITY, net_path
+
+from . import conf
+from .counts import observed_counts
+from .models import SeedRun
+from .results import store_seed_results
+from .sumo import demand, edits, outputs
+from .sumo.network import build_network, edge_id
+from .sumo.runner import SimulationSpec, SumoError, run_binary, run_libsumo
+
+PREPARE, SIMULATE, STORE = 10.0, 85.0, 5.0
+
+
+class ScenarioFailed(DomainError):
+    code = "scenario_failed"
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """One preparer at a time for a shared input (seeds of a run on several workers build it once)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+class EdgeMap:
+    """SUMO edge id <-> stored segment id of a network."""
+
+    def __init__(self, network: str) -> None:
+        self.network = network
+        if network == CITY:
+            self._by_edge: dict[str, int] | None = None
+            return
+        self._by_edge = {}
+        for sid, source_id, tags in RoadSegment.objects.filter(source=network).values_list("id", "source_id", "tags"):
+            self._by_edge[(tags or {}).get("sumo_id") or source_id] = sid
+        self._by_segment = {v: k for k, v in self._by_edge.items()}
+
+    def segment(self, edge: str) -> int | None:
+        if self._by_edge is None:
+            return int(edge[3:]) if edge.startswith("seg") and edge[3:].isdigit() else None
+        return self._by_edge.get(edge)
+
+    def edge(self, segment: int) -> str:
+        if self._by_edge is None:
+            return edge_id(segment)
+        return self._by_segment[segment]
+
+
+def _base_net(run_network: str, expected_hash: str, log: Callable[[str], None]) -> tuple[Path, Path]:
+    """The network file the run was queued on, and the folder its demand is cached in."""
+    if run_network == CITY:
+        net = build_network()
+        if net.network_hash != expected_hash:
+            raise ScenarioFailed(
+                "the stored roads changed after this run was queued; run the scenario again to use the new roads"
+            )
+        log(f"network: the stored roads ({net.net_edges} edges, {'built' if net.built else 'cached'})")
+        return net.net_file, net.directory
+    stored = RoadNetwork.objects.filter(name=run_network).first()
+    if stored is None or stored.sha256 != expected_hash:
+        raise ScenarioFailed(f"network {run_network!r} was re-imported or removed after this run was queued")
+    cache = conf.cache_root() / "networks" / f"{run_network}-{stored.sha256[:12]}"
+    log(f"network: {run_network} (imported SUMO network, {stored.edges} edges)")
+    return net_path(stored), cache
+
+
+def _edited_net(doc: dict[str, Any], base: Path, folder: Path, edges: EdgeMap, log: Callable[[str], None]) -> Path:
+    """The base network with the scenario's segment edits (made once per run, shared by its seeds)."""
+    close = {edges.edge(e["segment"]) for e in doc["edits"] if e["type"] == "close_segment"}
+    speed = {edges.edge(e["segment"]): float(e["kmh"]) for e in doc["edits"] if e["type"] == "speed_limit"}
+    lanes = {edges.edge(e["segment"]): int(e["lanes"]) for e in doc["edits"] if e["type"] == "lanes"}
+    if not (close or speed or lanes):
+        return base
+    target = folder / "edited.net.xml"
+    with _locked(folder / ".net.lock"):
+        if not target.exists():
+            partial = folder / ".edited.net.xml"
+            edits.edit_network(base, partial, close=close, speed_kmh=speed, lanes=lanes)
+            partial.replace(target)
+    log(f"edits: {len(close)} closed, {len(speed)} speed limits, {len(lanes)} lane changes")
+    return target
+
+
+def _base_routes(doc: dict[str, Any], net: Path, cache: Path, edges: EdgeMap, log: Callable[[str], None]) -> Path:
+    """The scenario's demand on the unedited network, cached by what makes it (the same for every run of
+    the same demand, so a scenario and its base drive the same trips)."""
+    d = doc["demand"]
+    if d["source"] == "random":
+        key = f"random-{doc['begin']}-{doc['end']}-{d['period']:g}-{d['seed']}-{d['fringe_factor']:g}"
+        target = cache / f"{key}.rou.xml"
+        with _locked(cache / f".{key}.lock"):
+            if not target.exists():
+                demand.random_routes(
+                    net, target, begin=doc["begin"], end=doc["end"], period=d["period"], seed=d["seed"],
+                    fringe_factor=d["fringe_factor"],
+                )  # fmt: skip
+        log(f"demand: random trips every {d['period']:g} s (seed {d['seed']})")
+        return target
+    counts = [
+        demand.EdgeCount(edges.edge(o.segment_id), o.hour_begin, o.hour_begin + 3600, o.count)
+        for o in observed_counts(doc)
+    ]
+    if not counts:
+        raise ScenarioFailed(f"no counts are stored for {d['date']} in this window any more")
+    digest = hashlib.sha256(json.dumps(sorted(counts)).encode()).hexdigest()[:12]
+    key = f"counts-{d['date']}-{doc['begin']}-{doc['end']}-{d['seed']}-{digest}"
+    target = cache / f"{key}.rou.xml"
+    with _locked(cache / f".{key}.lock"):
+        if not target.exists():
+            report = demand.counts_routes(
+                net, target, counts=counts, begin=doc["begin"], end=doc["end"], seed=d["seed"]
+            )
+            log(f"demand: routes fitted to {len(counts)} counts of {d['date']} ({report})")
+    return target
+
+
+def _factor_for(doc: dict[str, Any], edges: EdgeMap) -> Callable[[str, str], float]:
+    """The demand factor of a trip from its first and last edge: the whole-city scale times every
+    demand_scale edit (by district where it names one: where the trip starts, ends, or either)."""
+    scale = float(doc["demand"].get("scale", 1.0))
+    city_wide = [float(e["factor"]) for e in doc["edits"] if e["type"] == "demand_scale" and "district" not in e]
+    by_district = [e for e in doc["edits"] if e["type"] == "demand_scale" and "district" in e]
+    for f in city_wide:
+        scale *= f
+    starts: dict[int, set[str]] = {}
+    ends: dict[int, set[str]] = {}
+    if by_district:
+        ids = [e["district"] for e in by_district]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                SELECT d.id, s.id, ST_Intersects(d.geom, ST_StartPoint(s.geom)), ST_Intersects(d.geom, ST_EndPoint(s.geom))
+                FROM districts_district d JOIN roads_roadsegment s ON ST_Intersects(d.geom, s.geom)
+                WHERE d.id = ANY(%s)
+                """,
+                [ids],
+            )
+            for district, segment, start_in, end_in in cursor.fetchall():
+                try:
+                    edge = edges.edge(segment)
+                except KeyError:
+                    continue
+                if start_in:
+                    starts.setdefault(district, set()).add(edge)
+                if end_in:
+                    ends.setdefault(district, set()).add(edge)
+
+    def factor(first: str, last: str) -> float:
+        value = scale
+        for e in by_district:
+            origin = first in starts.get(e["district"], ())
+            destination = last in ends.get(e["district"], ())
+            hit = {"from": origin, "to": destination}.get(e.get("direction", "both"), origin or destination)
+            if hit:
+                value *= float(e["factor"])
+        return value
+
+    return factor
+
+
+def run_seed(job: Job, progress: Progress) -> dict[str, Any]:
+    """The work of a scenario_run job (apps.jobs.services.execute runs it under the job's lease)."""
+    seed_run = SeedRun.objects.select_related("run").get(job=job)
+    run, seed = seed_run.run, seed_run.seed
+    doc = run.document
+    folder = conf.runs_root() / str(run.pk)
+    work = folder / f"seed-{seed}"
+    shutil.rmtree(work, ignore_errors=True)  # an earlier attempt's leftovers
+    work.mkdir(parents=True)
+
+    def step(percent: float, text: str) -> None:
+        progress.log(text)
+        progress(percent, text, force=True)
+
+    step(1, "preparing the network")
+    edges = EdgeMap(run.network)
+    base, cache = _base_net(run.network, run.network_hash, progress.log)
+    net = _edited_net(doc, base, folder, edges, progress.log)
+    step(4, "preparing the demand")
+    routes = _base_routes(doc, base, cache, edges, progress.log)
+    closed = {edges.edge(e["segment"]) for e in doc["edits"] if e["type"] == "close_segment"}
+    transformed = demand.transform_routes(
+        routes, work / "routes.rou.xml", closed_edges=closed, factor_for=_factor_for(doc, edges), seed=seed
+    )
+    seed_run.demand = transformed.as_dict()
+    progress.log(f"demand for this run: {transformed}")
+
+    additional = outputs.edgedata_additional(
+        work / "outputs.add.xml", work / "edgedata.xml", period_s=doc["interval"], begin=doc["begin"], end=doc["end"]
+    )
+    spec = SimulationSpec(
+        net_file=net,
+        route_files=(work / "routes.rou.xml",),
+        additional_files=(additional,),
+        begin_s=doc["begin"],
+        end_s=doc["end"],
+        seed=seed,
+        options=outputs.run_options(statistics_file=work / "statistics.xml"),
+    )
+    span = float(doc["end"] - doc["begin"])
+
+    def simulated(now: float, end: float) -> None:
+        progress(PREPARE + SIMULATE * (now - doc["begin"]) / span, f"simulating: {_clock(now)} of {_clock(end)}")
+
+    step(PREPARE, f"simulating {_clock(doc['begin'])}-{_clock(doc['end'])}, seed {seed}")
+    runner = run_libsumo if conf.engine() == "libsumo" else run_binary
+    try:
+        outcome = runner(spec, progress=simulated, cancelled=lambda: False)
+    except SumoError as exc:
+        raise ScenarioFailed(str(exc)) from exc
+    progress.log(f"simulated in {outcome.wall_seconds:.1f} s")
+
+    step(PREPARE + SIMULATE, "storing the results")
+    stats = outputs.read_statistics(work / "statistics.xml")
+    rows, totals = _segment_rows(outputs.read_edgedata(work / "edgedata.xml"), edges)
+    kpis = {**_kpis(stats), **totals, **{f"demand_{k}": v for k, v in seed_run.demand.items()}}
+    kpis["wall_seconds"] = round(outcome.wall_seconds, 2)
+    seed_run.network_hash = run.network_hash
+    written = store_seed_results(seed_run, rows, kpis)
+    progress.log(f"stored {written} segment results")
+    return {"run": run.pk, "seed": seed, "segment_results": written, "kpis": kpis}
+
+
+def _clock(seconds: float) -> str:
+    s = int(seconds)
+    return f"{s // 3600:02d}:{s % 3600 // 60:02d}"
+
+
+def _segment_rows(intervals: Any, edges: EdgeMap) -> tuple[list[tuple[Any, ...]], dict[str, float]]:
+    rows = []
+    vehicle_km = vehicle_hours = 0.0
+    for i in intervals:
+        segment = edges.segment(i.edge)
+        if segment is None:
+            continue
+        vehicle_hours += i.sampled_seconds / 3600
+        if i.speed is not None:
+            vehicle_km += i.sampled_seconds * i.speed / 1000
+        rows.append(
+            (
+                segment, int(i.begin), int(i.end), i.entered, i.flow_veh_h,
+                None if i.speed is None else i.speed * 3.6, i.traveltime, i.waiting_time,
+                i.density, i.occupancy, i.sampled_seconds,
+            )
+        )  # fmt: skip
+    return rows, {"vehicle_km": round(vehicle_km, 1), "vehicle_hours": round(vehicle_hours, 2)}
+
+
+def _kpis(stats: dict[str, Any]) -> dict[str, Any]:
+    """The statistic output's figures under the API's names."""
+    return dict(stats)

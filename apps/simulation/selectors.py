@@ -1,0 +1,186 @@
+"""Reading scenarios and run results. The results of a run are the means over its seeds, computed in
+PostGIS and rendered there as GeoJSON (one statement per request, as the rest of the API does).
+
+Per segment and period (one interval, or the whole window): flow = vehicles entering per hour; speed and
+travel time weighted by the time vehicles spent on the segment (SUMO's sampledSeconds), so a segment few
+vehicles used does not count as much as a busy one; waiting time = vehicle-seconds of waiting; density =
+time-weighted mean vehicles per km. A seed with no vehicle on a segment in a period counts as zero flow."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import connection
+from django.db.models import Count, QuerySet
+
+from apps.accounts.models import Role
+from apps.accounts.permissions import role_of
+from apps.core.geojson import GEOJSON_DECIMALS
+from apps.roads.models import RoadSegment
+
+from .models import CalibrationRow, Scenario, ScenarioRun
+
+PLANNING_ROLES = frozenset({Role.PLANNER, Role.ADMIN})
+
+
+def can_plan(user: Any) -> bool:
+    return role_of(user) in PLANNING_ROLES
+
+
+def scenarios_visible_to(user: Any) -> QuerySet[Scenario]:
+    """Planners share their scenarios (planning is team work); nobody else sees them."""
+    if not can_plan(user):
+        return Scenario.objects.none()
+    return Scenario.objects.select_related("owner", "base").annotate(run_count=Count("runs"))
+
+
+def runs_visible_to(user: Any) -> QuerySet[ScenarioRun]:
+    if not can_plan(user):
+        return ScenarioRun.objects.none()
+    return ScenarioRun.objects.select_related("scenario", "owner")
+
+
+_AGGREGATE = """
+    SELECT r.segment_id,
+           sum(r.entered) * 3600.0 / (%(duration)s * %(seeds)s) AS flow_veh_h,
+           sum(r.sampled_seconds * r.speed_kmh) / nullif(sum(r.sampled_seconds) FILTER (WHERE r.speed_kmh IS NOT NULL), 0)
+               AS speed_kmh,
+           sum(r.sampled_seconds * r.travel_time_s) / nullif(sum(r.sampled_seconds) FILTER (WHERE r.travel_time_s IS NOT NULL), 0)
+               AS travel_time_s,
+           sum(r.waiting_time_s) / %(seeds)s AS waiting_time_s,
+           sum(r.density * (r.interval_end - r.interval_begin)) / (%(duration)s * %(seeds)s) AS density
+    FROM simulation_segmentresult r JOIN simulation_seedrun s ON s.id = r.seed_run_id
+    WHERE s.run_id = %(run)s AND (%(interval)s::int IS NULL OR r.interval_begin = %(interval)s::int)
+    GROUP BY r.segment_id
+"""
+
+
+def _period(run: ScenarioRun, interval: int | None) -> float:
+    doc = run.document
+    if interval is None:
+        return float(doc["end"] - doc["begin"])
+    return float(min(interval + int(doc.get("interval", 900)), doc["end"]) - interval)
+
+
+def _aggregate_params(run: ScenarioRun, interval: int | None) -> dict[str, Any]:
+    seeds = max(run.seed_runs.exclude(kpis={}).count(), 1)
+    return {"run": run.pk, "interval": interval, "duration": _period(run, interval), "seeds": seeds}
+
+
+def _bbox_sql(bbox: tuple[float, float, float, float] | None) -> str:
+    return "" if bbox is None else "AND g.geom && ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326)"
+
+
+def _bbox_params(bbox: tuple[float, float, float, float] | None) -> dict[str, float]:
+    return {} if bbox is None else dict(zip(("x0", "y0", "x1", "y1"), bbox, strict=True))
+
+
+def _round(column: str, digits: int = 2) -> str:
+    return f"round(({column})::numeric, {digits})"
+
+
+def segments_geojson(run: ScenarioRun, *, interval: int | None, bbox: tuple[float, float, float, float] | None) -> str:
+    """A FeatureCollection: one feature per segment with results in the period."""
+    props = ", ".join(
+        f"'{name}', {_round('a.' + name)}"
+        for name in ("flow_veh_h", "speed_kmh", "travel_time_s", "waiting_time_s", "density")
+    )
+    sql = f"""
+        SELECT json_build_object('type', 'FeatureCollection', 'run', %(run)s, 'interval', %(interval)s::int,
+               'features', coalesce(json_agg(json_build_object(
+                   'type', 'Feature', 'id', g.id,
+                   'geometry', ST_AsGeoJSON(g.geom, {GEOJSON_DECIMALS})::json,
+                   'properties', json_build_object('segment', g.id, 'name', g.name, {props})
+               ) ORDER BY g.id), '[]'::json))::text
+        FROM ({_AGGREGATE}) a JOIN roads_roadsegment g ON g.id = a.segment_id
+        WHERE true {_bbox_sql(bbox)}
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {**_aggregate_params(run, interval), **_bbox_params(bbox)})
+        return str(cursor.fetchone()[0])
+
+
+def difference_geojson(
+    run: ScenarioRun, against: ScenarioRun, *, interval: int | None, bbox: tuple[float, float, float, float] | None
+) -> str:
+    """Per segment: the run's flow and speed, the other run's, and the difference (absolute and percent).
+    A segment used in only one of them (e.g. closed in the scenario) counts as zero flow in the other."""
+    a_sql = _AGGREGATE.replace("%(", "%(a_")
+    b_sql = _AGGREGATE.replace("%(", "%(b_")
+    params = {f"a_{k}": v for k, v in _aggregate_params(run, interval).items()}
+    params |= {f"b_{k}": v for k, v in _aggregate_params(against, interval).items()}
+    fields = {
+        "flow_veh_h": "coalesce(a.flow_veh_h, 0)",
+        "flow_base": "coalesce(b.flow_veh_h, 0)",
+        "flow_diff": "coalesce(a.flow_veh_h, 0) - coalesce(b.flow_veh_h, 0)",
+        "flow_pct": "100 * (coalesce(a.flow_veh_h, 0) - b.flow_veh_h) / nullif(b.flow_veh_h, 0)",
+        "speed_kmh": "a.speed_kmh",
+        "speed_base": "b.speed_kmh",
+        "speed_diff": "a.speed_kmh - b.speed_kmh",
+        "speed_pct": "100 * (a.speed_kmh - b.speed_kmh) / nullif(b.speed_kmh, 0)",
+        "travel_time_diff": "a.travel_time_s - b.travel_time_s",
+    }
+    props = ", ".join(f"'{name}', {_round(expr)}" for name, expr in fields.items())
+    sql = f"""
+        SELECT json_build_object('type', 'FeatureCollection', 'run', %(a_run)s, 'against', %(b_run)s,
+               'interval', %(a_interval)s::int,
+               'features', coalesce(json_agg(json_build_object(
+                   'type', 'Feature', 'id', g.id,
+                   'geometry', ST_AsGeoJSON(g.geom, {GEOJSON_DECIMALS})::json,
+                   'properties', json_build_object('segment', g.id, 'name', g.name, {props})
+               ) ORDER BY g.id), '[]'::json))::text
+        FROM ({a_sql}) a FULL JOIN ({b_sql}) b ON b.segment_id = a.segment_id
+        JOIN roads_roadsegment g ON g.id = coalesce(a.segment_id, b.segment_id)
+        WHERE true {_bbox_sql(bbox)}
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {**params, **_bbox_params(bbox)})
+        return str(cursor.fetchone()[0])
+
+
+def calibration_rows(run: ScenarioRun) -> list[dict[str, Any]]:
+    rows = CalibrationRow.objects.filter(run=run).select_related("sensor").order_by("segment_id", "hour_begin")
+    return [
+        {
+            "sensor": r.sensor_id,
+            "code": r.sensor.code,
+            "sensors": r.sensor_ids,
+            "segment": r.segment_id,
+            "hour": r.hour_begin,
+            "observed": r.observed,
+            "simulated": round(r.simulated, 2),
+            "geh": round(r.geh, 3),
+            "lon": r.sensor.geom.x,
+            "lat": r.sensor.geom.y,
+        }
+        for r in rows
+    ]
+
+
+def describe_changes(document: dict[str, Any], base: dict[str, Any] | None) -> list[str]:
+    """ "What changed" against the base, in words: edits added and removed, and other keys that differ."""
+    base_edits = (base or {}).get("edits", [])
+    edits = document.get("edits", [])
+    ids = {e["segment"] for e in [*edits, *base_edits] if "segment" in e}
+    names = dict(RoadSegment.objects.filter(id__in=ids).values_list("id", "name"))
+    out = [f"+ {describe_edit(e, names)}" for e in edits if e not in base_edits]
+    out += [f"- {describe_edit(e, names)}" for e in base_edits if e not in edits]
+    if base is not None:
+        for key in ("network", "begin", "end", "demand", "seeds", "interval"):
+            if document.get(key) != base.get(key):
+                out.append(f"{key}: {base.get(key)} -> {document.get(key)}")
+    return out
+
+
+def describe_edit(edit: dict[str, Any], names: dict[int, str]) -> str:
+    kind = edit["type"]
+    if "segment" in edit:
+        where = f"{names.get(edit['segment']) or 'unnamed road'} (segment {edit['segment']})"
+        if kind == "close_segment":
+            return f"close {where}"
+        if kind == "speed_limit":
+            return f"speed limit {edit['kmh']:g} km/h on {where}"
+        return f"{edit['lanes']} lanes on {where}"
+    if "district" in edit:
+        return f"demand x{edit['factor']:g} for trips {edit.get('direction', 'both')} district {edit['district']}"
+    return f"demand x{edit['factor']:g} city-wide"
