@@ -20,7 +20,7 @@ from apps.accounts.services import create_user
 from tests.test_browser import browser, page  # noqa: F401 - the browser fixtures, shared
 
 pytestmark = pytest.mark.django_db
-PAGES = ["/scenarios/", "/scenarios/new/", "/scenarios/1/", "/runs/1/"]
+PAGES = ["/scenarios/", "/scenarios/new/", "/scenarios/1/", "/runs/1/"]  # 403 before any 404: no probing
 PLANNER = ("scenario-page-planner", "a-long-test-password-9")
 SCREEN_COPY = Path("/work/screens/scenario-run.png")
 RUN_TIMEOUT_MS = 300_000  # the network build, two SUMO runs one after the other on one worker
@@ -54,9 +54,19 @@ def test_other_roles_get_the_sites_403_page(client, request, who: str, url: str)
     assert 'href="/scenarios/"' not in client.get("/").content.decode()  # and no nav link
 
 
+def _scenario_and_run(owner: Any) -> tuple[int, int]:
+    from apps.simulation.services import create_scenario, start_run
+
+    document = {"name": "Pages test", "network": "city", "begin": 25200, "end": 27000, "seeds": [1],
+                "demand": {"source": "random", "period": 2, "seed": 1}}  # fmt: skip
+    scenario = create_scenario(document=document, owner=owner)
+    return scenario.pk, start_run(scenario=scenario, owner=owner, enqueue=False).pk
+
+
 @pytest.mark.parametrize("who", ["planner", "admin_user"])
 def test_planners_and_admins_get_the_pages(client, request, who: str) -> None:  # noqa: ANN001
-    client.force_login(request.getfixturevalue(who))
+    user = request.getfixturevalue(who)
+    client.force_login(user)
     listing = client.get("/scenarios/")
     assert listing.status_code == 200
     assert _config(listing.content.decode(), "scenarios-config")["api"]["scenarios"] == "/api/scenarios/"
@@ -73,9 +83,21 @@ def test_planners_and_admins_get_the_pages(client, request, who: str) -> None:  
     assert config["defaults"]["demand"]["source"] == "random"
     assert 'type="module"' in editor.content.decode() and "scenarios/editor.js" in editor.content.decode()
 
-    run = client.get("/runs/7/")
+    scenario_id, run_id = _scenario_and_run(user)
+    stored = client.get(f"/scenarios/{scenario_id}/")
+    assert stored.status_code == 200 and '<h1 id="sc-title" class="sc-title">Pages test</h1>' in stored.content.decode()
+    assert _config(stored.content.decode(), "scenario-config")["scenario_id"] == scenario_id
+    run = client.get(f"/runs/{run_id}/")
     assert run.status_code == 200
-    assert _config(run.content.decode(), "run-config")["run_id"] == 7
+    assert _config(run.content.decode(), "run-config")["run_id"] == run_id
+
+
+def test_unknown_scenarios_and_runs_are_404_pages(client, planner) -> None:  # noqa: ANN001
+    client.force_login(planner)
+    scenario_id, run_id = _scenario_and_run(planner)
+    assert client.get(f"/scenarios/{scenario_id + 1000}/").status_code == 404
+    assert client.get(f"/runs/{run_id + 1000}/").status_code == 404
+    assert client.get("/scenarios/99999999999999999999/").status_code == 404  # past int, no 500
 
 
 def test_new_scenario_takes_its_base_from_the_query_and_ignores_junk(client, planner) -> None:  # noqa: ANN001
@@ -120,27 +142,25 @@ def main_road(django_db_setup, django_db_blocker) -> dict[str, Any]:  # noqa: AN
         return {"id": segment.pk, "lon": middle.x, "lat": middle.y}
 
 
-def _log_in(page: Page, server_url: str, next_url: str) -> None:
-    page.goto(server_url + next_url)
-    page.fill("input[name=username]", PLANNER[0])
-    page.fill("input[name=password]", PLANNER[1])
-    page.click("main button[type=submit]")
-    page.wait_for_url(f"**{next_url}")
+def _log_in(pg: Page, server_url: str, next_url: str) -> None:
+    pg.goto(server_url + next_url)
+    pg.fill("input[name=username]", PLANNER[0])
+    pg.fill("input[name=password]", PLANNER[1])
+    pg.click("main button[type=submit]")
+    pg.wait_for_url(f"**{next_url}")
 
 
-def _click_segment(page: Page, road: dict[str, Any]) -> None:
+def _click_road(pg: Page, map_name: str, container: str, road: dict[str, Any]) -> None:
     """Centre the map on the road's middle, close in, and click the road there as a person would."""
-    page.evaluate(
-        "([lon, lat]) => window.scenarioMap.jumpTo({center: [lon, lat], zoom: 17.5})", [road["lon"], road["lat"]]
+    lonlat = [road["lon"], road["lat"]]
+    pg.evaluate(f"([lon, lat]) => window.{map_name}.jumpTo({{center: [lon, lat], zoom: 17.5}})", lonlat)
+    pg.wait_for_function(f"() => window.{map_name}.loaded() && window.{map_name}.areTilesLoaded()")
+    point = pg.evaluate(
+        f"([lon, lat]) => {{ const p = window.{map_name}.project([lon, lat]); return [p.x, p.y]; }}", lonlat
     )
-    page.wait_for_function("() => window.scenarioMap.loaded() && window.scenarioMap.areTilesLoaded()")
-    point = page.evaluate(
-        "([lon, lat]) => { const p = window.scenarioMap.project([lon, lat]); return {x: p.x, y: p.y}; }",
-        [road["lon"], road["lat"]],
-    )
-    box = page.locator("#sc-map").bounding_box()
+    box = pg.locator(container).bounding_box()
     assert box is not None
-    page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
+    pg.mouse.click(box["x"] + point[0], box["y"] + point[1])
 
 
 @pytest.mark.browser
@@ -189,7 +209,7 @@ def test_planner_closes_a_main_road_runs_it_beside_the_base_and_sees_the_differe
     assert page.get_attribute("#scenario-editor", "data-scenario") is None
     page.fill("#sc-period", "2")
 
-    _click_segment(page, main_road)
+    _click_road(page, "scenarioMap", "#sc-map", main_road)
     page.wait_for_selector("#seg-panel:not([hidden])")
     page.wait_for_function("() => document.getElementById('seg-name').textContent.includes('Mannerheimintie')")
     page.click("#seg-close")
@@ -235,17 +255,7 @@ def test_planner_closes_a_main_road_runs_it_beside_the_base_and_sees_the_differe
     assert "Flow change" in page.inner_text("#res-legend")
 
     # The closed road: its traffic is gone in the difference (everything it carried in the base).
-    page.evaluate(
-        "([lon, lat]) => window.runMap.jumpTo({center: [lon, lat], zoom: 17.5})", [main_road["lon"], main_road["lat"]]
-    )
-    page.wait_for_function("() => window.runMap.loaded()")
-    point = page.evaluate(
-        "([lon, lat]) => { const p = window.runMap.project([lon, lat]); return {x: p.x, y: p.y}; }",
-        [main_road["lon"], main_road["lat"]],
-    )
-    box = page.locator("#run-map").bounding_box()
-    assert box is not None
-    page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
+    _click_road(page, "runMap", "#run-map", main_road)
     page.wait_for_selector(".sc-popup[data-kind=diff-lines]")
     page.wait_for_function("() => document.querySelector('.sc-popup').textContent.includes('Mannerheimintie')")
     text = page.inner_text(".sc-popup")

@@ -14,12 +14,14 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.contrib.gis.db.models import Extent
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from apps.accounts.models import Role
 from apps.accounts.permissions import has_role
 from apps.roads.networks import CITY, network_names, segments_of
+
+from .selectors import runs_visible_to, scenarios_visible_to
 
 PAGE_ROLES = (Role.PLANNER, Role.ADMIN)
 API = {"scenarios": "/api/scenarios/", "runs": "/api/runs/", "districts": "/api/districts/"}
@@ -81,11 +83,12 @@ def scenario_editor(request: HttpRequest, pk: int | None = None) -> HttpResponse
         "networks": _networks(),
         "defaults": NEW_SCENARIO,
     }
-    title = "New scenario" if pk is None else f"Scenario #{pk}"
+    title = "New scenario" if pk is None else get_object_or_404(scenarios_visible_to(request.user), pk=pk).name
     return render(request, "scenarios/editor.html", {"config": config, "title": title})
 
 
 @planner_page
 def run_page(request: HttpRequest, pk: int) -> HttpResponse:
+    get_object_or_404(runs_visible_to(request.user), pk=pk)  # a 404 page, not a page that says so later
     config = {"api": API, "run_id": pk, "networks": _networks()}
     return render(request, "scenarios/run.html", {"config": config, "run_id": pk})
