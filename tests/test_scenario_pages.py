@@ -222,7 +222,8 @@ def test_planner_closes_a_main_road_runs_it_beside_the_base_and_sees_the_differe
     scenario_id = int(page.get_attribute("#scenario-editor", "data-scenario") or 0)
     assert page.url.endswith(f"/scenarios/{scenario_id}/")
     changes = page.inner_text("#sc-changes")
-    assert "close Mannerheimintie" in changes and f"against scenario #{base_id}" in page.inner_text("#sc-changes-title")
+    assert "close Mannerheimintie" in changes
+    assert f"against “Helsinki base (test)” (#{base_id})" in (page.text_content("#sc-changes-against") or "")
 
     # Run: the run page follows the seed's job live, to 100 %.
     page.click("#sc-run")

@@ -123,7 +123,9 @@ function renderChanges() {
   list.replaceChildren();
   const sc = state.scenario;
   const base = sc && (sc.base ?? sc.document.base);
-  $("sc-changes-against").textContent = base ? `against scenario #${base}` : "against the network as stored";
+  const option = base ? [...$("sc-base").options].find((o) => o.value === String(base)) : null;
+  const baseName = option ? option.textContent.replace(/ · #\d+$/, "") : "";
+  $("sc-changes-against").textContent = base ? `against ${baseName ? `“${baseName}”` : "scenario"} (#${base})` : "against the network as stored";
   const changes = sc && Array.isArray(sc.changes) ? sc.changes : [];
   changes.forEach((change) => list.append(el("li", null, typeof change === "string" ? change : change.text || JSON.stringify(change))));
   if (!sc) $("sc-changes-note").textContent = "Save the scenario to see what it changes.";
