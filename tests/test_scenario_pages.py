@@ -22,7 +22,8 @@ from tests.test_browser import browser, page  # noqa: F401 - the browser fixture
 pytestmark = pytest.mark.django_db
 PAGES = ["/scenarios/", "/scenarios/new/", "/scenarios/1/", "/runs/1/"]  # 403 before any 404: no probing
 PLANNER = ("scenario-page-planner", "a-long-test-password-9")
-SCREEN_COPY = Path("/work/screens/scenario-run.png")
+SCREENS = Path("/work/screens")  # copies for the integrator to look at
+FINISHED = ", ".join(f"#run-page[data-state={state}]" for state in ("succeeded", "failed", "cancelled"))
 RUN_TIMEOUT_MS = 300_000  # the network build, two SUMO runs one after the other on one worker
 
 
@@ -164,6 +165,7 @@ def _click_road(pg: Page, map_name: str, container: str, road: dict[str, Any]) -
 
 
 @pytest.mark.browser
+@pytest.mark.timeout(900)
 def test_planner_closes_a_main_road_runs_it_beside_the_base_and_sees_the_difference(  # noqa: ANN001
     page: Page,  # noqa: F811 - the shared fixture
     server_url: str,
@@ -173,6 +175,7 @@ def test_planner_closes_a_main_road_runs_it_beside_the_base_and_sees_the_differe
     tmp_path: Path,
 ) -> None:
     frames: list[str] = []
+    SCREENS.mkdir(parents=True, exist_ok=True)
     page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: frames.append(str(payload))))
     _log_in(page, server_url, "/scenarios/")
     page.wait_for_selector("#scenario-list[data-state=ready]")
@@ -183,7 +186,7 @@ def test_planner_closes_a_main_road_runs_it_beside_the_base_and_sees_the_differe
     token = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
     created = page.request.post(
         server_url + "/api/scenarios/",
-        data=json.dumps({"name": "Helsinki base (test)", "network": "city", "demand": demand, "edits": [], **small}),
+        data=json.dumps({"name": "Helsinki base", "network": "city", "demand": demand, "edits": [], **small}),
         headers={"Content-Type": "application/json", "X-CSRFToken": token},
     )
     assert created.status == 201, created.text()
@@ -223,13 +226,19 @@ def test_planner_closes_a_main_road_runs_it_beside_the_base_and_sees_the_differe
     assert page.url.endswith(f"/scenarios/{scenario_id}/")
     changes = page.inner_text("#sc-changes")
     assert "close Mannerheimintie" in changes
-    assert f"against “Helsinki base (test)” (#{base_id})" in (page.text_content("#sc-changes-against") or "")
+    assert f"against “Helsinki base (v1)” (#{base_id})" in (page.text_content("#sc-changes-against") or "")
+
+    page.evaluate("() => window.scenarioMap.zoomTo(15.5, {duration: 0})")
+    page.wait_for_function("() => window.scenarioMap.loaded() && window.scenarioMap.areTilesLoaded()")
+    page.screenshot(path=str(tmp_path / "scenario-editor.png"))
+    shutil.copyfile(tmp_path / "scenario-editor.png", SCREENS / "scenario-editor.png")
 
     # Run: the run page follows the seed's job live, to 100 %.
     page.click("#sc-run")
     page.wait_for_url(re.compile(r"/runs/\d+/$"))
     run_id = int(page.url.rstrip("/").rsplit("/", 1)[1])
-    page.wait_for_selector("#run-page[data-state=succeeded]", timeout=RUN_TIMEOUT_MS)
+    page.wait_for_selector(FINISHED, timeout=RUN_TIMEOUT_MS)
+    assert page.get_attribute("#run-page", "data-state") == "succeeded", page.inner_text("#run-error")
     assert page.get_attribute("#run-page", "data-progress") == "100"
     assert page.inner_text("#run-percent").strip() == "100 %"
     assert "Seed 1: succeeded 100 %" in page.inner_text("#run-seeds")
@@ -269,6 +278,5 @@ def test_planner_closes_a_main_road_runs_it_beside_the_base_and_sees_the_differe
     page.wait_for_function("() => window.runMap.loaded() && window.runMap.areTilesLoaded()")
     shot = tmp_path / "scenario-run.png"
     page.screenshot(path=str(shot))
-    SCREEN_COPY.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(shot, SCREEN_COPY)
+    shutil.copyfile(shot, SCREENS / "scenario-run.png")
     assert run_id > 0 and scenario_id != base_id

@@ -287,9 +287,11 @@ $("sc-form").addEventListener("submit", (event) => {
   event.preventDefault();
   if (!state.busy) save();
 });
-$("sc-form").addEventListener("input", () => setDirty(true));
+// The "add a district's demand" inputs are not part of the document until "Add" is pressed.
+const draftOnly = (target) => target.id && target.id.startsWith("sc-ds-");
+$("sc-form").addEventListener("input", (event) => draftOnly(event.target) || setDirty(true));
 $("sc-form").addEventListener("change", (event) => {
-  setDirty(true);
+  if (!draftOnly(event.target)) setDirty(true);
   if (event.target.name === "demand_source") showDemandSource();
   if (event.target.id === "sc-network" && map) map.fitBounds(boundsOf(event.target.value), { padding: 30 });
 });
