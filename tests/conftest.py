@@ -283,7 +283,6 @@ def run_queued_jobs():  # noqa: ANN201
     from apps.imports.jobs import run_import_job
     from apps.jobs import services
     from apps.jobs.models import Job, JobState
-
     from apps.simulation.jobs import run_seed
     from apps.simulation.services import JOB_KIND as SCENARIO_RUN
     from apps.simulation.tasks import settle_run_of
