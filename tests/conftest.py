@@ -283,8 +283,11 @@ def run_queued_jobs():  # noqa: ANN201
     from apps.imports.jobs import run_import_job
     from apps.jobs import services
     from apps.jobs.models import Job, JobState
+    from apps.simulation.jobs import run_seed
+    from apps.simulation.services import JOB_KIND as SCENARIO_RUN
+    from apps.simulation.tasks import settle_run_of
 
-    work = {IMPORT: run_import_job}
+    work = {IMPORT: run_import_job, SCENARIO_RUN: run_seed}
 
     def run() -> list[Job]:
         jobs = list(Job.objects.filter(state=JobState.QUEUED).order_by("pk"))
@@ -293,6 +296,8 @@ def run_queued_jobs():  # noqa: ANN201
         with mock.patch.object(services, "DB", "default"), override_settings(CITYTWIN_JOB_PROGRESS_INTERVAL_S=3600):
             for job in jobs:
                 services.execute(job.pk, work[job.kind])
+                if job.kind == SCENARIO_RUN:
+                    settle_run_of(job.pk)  # as the task does after each seed
         for job in jobs:
             job.refresh_from_db()
         return jobs

@@ -230,3 +230,31 @@ def test_difference_is_absolute_and_percent(api_as, planner) -> None:  # noqa: A
     assert props["flow_diff"] == pytest.approx(20.0) and props["flow_pct"] == pytest.approx(50.0)
     assert props["speed_diff"] == pytest.approx(-10.0) and props["speed_pct"] == pytest.approx(-25.0)
     assert client.get(f"/api/runs/{variant.pk}/difference/?against=abc").status_code == 400
+
+
+def _tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
+    import math
+
+    n = 1 << z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return x, y
+
+
+def test_run_results_as_vector_tiles_for_planners_only(client, planner, operator) -> None:  # noqa: ANN001
+    import mapbox_vector_tile
+
+    run, road = _finished_run(planner, [[10, 20], [30, 40]], [36.0])
+    point = road.geom.interpolate_normalized(0.5)
+    x, y = _tile_of(point.x, point.y, 15)
+    url = f"/tiles/runs/{run.pk}/15/{x}/{y}.pbf"
+    assert client.get(url).status_code == 401
+    client.force_login(operator)
+    assert client.get(url).status_code == 403
+    client.force_login(planner)
+    response = client.get(f"{url}?interval=25200")
+    assert response.status_code == 200 and "private" in response["Cache-Control"]
+    (feature,) = mapbox_vector_tile.decode(response.content)["results"]["features"]
+    assert feature["properties"]["flow_veh_h"] == pytest.approx((10 + 30) / 2 * 4)
+    assert client.get(f"{url}?interval=1").status_code == 400
+    assert client.get(f"/tiles/runs/{run.pk + 1000}/15/{x}/{y}.pbf").status_code == 404

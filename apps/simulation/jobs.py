@@ -10,7 +10,7 @@ import fcntl
 import hashlib
 import json
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -138,7 +138,11 @@ def _base_routes(doc: dict[str, Any], net: Path, cache: Path, edges: EdgeMap, lo
             report = demand.counts_routes(
                 net, target, counts=counts, begin=doc["begin"], end=doc["end"], seed=d["seed"]
             )
-            log(f"demand: routes fitted to {len(counts)} counts of {d['date']} ({report})")
+            log(
+                f"demand: {report.vehicles} vehicles on {report.distinct_routes} routes fitted to {len(counts)} counts"
+                f" of {d['date']}; routeSampler reached {report.count_share:.0%} of the total count,"
+                f" GEH < 5 on {report.geh_ok_share:.0%} of the counts"
+            )
     return target
 
 
@@ -254,26 +258,50 @@ def _clock(seconds: float) -> str:
     return f"{s // 3600:02d}:{s % 3600 // 60:02d}"
 
 
-def _segment_rows(intervals: Any, edges: EdgeMap) -> tuple[list[tuple[Any, ...]], dict[str, float]]:
+def _segment_rows(intervals: Iterable[Any], edges: EdgeMap) -> tuple[list[tuple[Any, ...]], dict[str, float]]:
+    """Rows for store_seed_results. A segment's vehicles in an interval are those that passed its start:
+    drove onto it or were inserted on it (what a loop counts); its flow is those per hour."""
     rows = []
     vehicle_km = vehicle_hours = 0.0
     for i in intervals:
-        segment = edges.segment(i.edge)
+        segment = edges.segment(i.edge_id)
         if segment is None:
             continue
         vehicle_hours += i.sampled_seconds / 3600
         if i.speed is not None:
             vehicle_km += i.sampled_seconds * i.speed / 1000
+        passed = i.passed
         rows.append(
             (
-                segment, int(i.begin), int(i.end), i.entered, i.flow_veh_h,
-                None if i.speed is None else i.speed * 3.6, i.traveltime, i.waiting_time,
-                i.density, i.occupancy, i.sampled_seconds,
+                segment, int(i.begin), int(i.end), passed, passed * 3600.0 / max(i.end - i.begin, 1e-9),
+                None if i.speed is None else i.speed * 3.6, i.traveltime, i.waiting_time or 0.0,
+                i.density or 0.0, i.occupancy or 0.0, i.sampled_seconds,
             )
         )  # fmt: skip
     return rows, {"vehicle_km": round(vehicle_km, 1), "vehicle_hours": round(vehicle_hours, 2)}
 
 
-def _kpis(stats: dict[str, Any]) -> dict[str, Any]:
-    """The statistic output's figures under the API's names."""
-    return dict(stats)
+# KPI name -> (statistic-output element, attribute): the API's names for SUMO's figures.
+KPI_SOURCES = {
+    "vehicles_loaded": ("vehicles", "loaded"),
+    "vehicles_inserted": ("vehicles", "inserted"),
+    "vehicles_running_at_end": ("vehicles", "running"),
+    "vehicles_waiting_at_end": ("vehicles", "waiting"),
+    "teleports": ("teleports", "total"),
+    "trips_completed": ("vehicleTripStatistics", "count"),
+    "mean_travel_time_s": ("vehicleTripStatistics", "duration"),
+    "mean_time_loss_s": ("vehicleTripStatistics", "timeLoss"),
+    "mean_waiting_time_s": ("vehicleTripStatistics", "waitingTime"),
+    "mean_route_length_m": ("vehicleTripStatistics", "routeLength"),
+    "mean_depart_delay_s": ("vehicleTripStatistics", "departDelay"),
+}
+
+
+def _kpis(stats: dict[str, dict[str, float]]) -> dict[str, float]:
+    """The statistic output's figures under the API's names (trip means cover the trips that arrived)."""
+    out = {}
+    for name, (element, attribute) in KPI_SOURCES.items():
+        value = stats.get(element, {}).get(attribute)
+        if value is not None:
+            out[name] = value
+    return out

@@ -96,7 +96,7 @@ class SegmentResult(models.Model):
     segment_id = models.BigIntegerField()
     interval_begin = models.IntegerField(help_text="Seconds of the day.")
     interval_end = models.IntegerField()
-    entered = models.FloatField(default=0)
+    entered = models.FloatField(default=0, help_text="Vehicles that passed the start: drove onto it or departed on it.")
     flow_veh_h = models.FloatField(default=0)
     speed_kmh = models.FloatField(null=True)
     travel_time_s = models.FloatField(null=True)

@@ -55,6 +55,18 @@ _AGGREGATE = """
 """
 
 
+def results_sql(run: ScenarioRun, interval: int | None) -> tuple[str, dict[str, Any]]:
+    """SQL (named params) of the run's per-segment results in a period: segment_id, flow_veh_h, speed_kmh,
+    travel_time_s, waiting_time_s, density. For the GeoJSON here and the vector tiles (apps.tiles)."""
+    return _AGGREGATE, _aggregate_params(run, interval)
+
+
+def interval_starts(run: ScenarioRun) -> set[int]:
+    from .results import interval_list
+
+    return {begin for begin, _ in interval_list(run)}
+
+
 def _period(run: ScenarioRun, interval: int | None) -> float:
     doc = run.document
     if interval is None:

@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from . import views
+from . import runs, views
 
 
 class SignedIntConverter:
@@ -19,5 +19,6 @@ register_converter(SignedIntConverter, "sint")
 
 app_name = "tiles"
 urlpatterns = [
+    path("runs/<int:run>/<sint:z>/<sint:x>/<sint:y>.pbf", runs.run_tile, name="run-tile"),
     path("<slug:layer>/<sint:z>/<sint:x>/<sint:y>.pbf", views.tile, name="tile"),
 ]
