@@ -280,3 +280,174 @@ def test_planner_closes_a_main_road_runs_it_beside_the_base_and_sees_the_differe
     page.screenshot(path=str(shot))
     shutil.copyfile(shot, SCREENS / "scenario-run.png")
     assert run_id > 0 and scenario_id != base_id
+
+
+# --- the run page on hand-written results (no SUMO): time slider, difference, calibration, cancel ---------
+
+SEGMENTS = 60  # segments with results in the first interval; half of them in the second
+GEH = (2.0, 7.0, 12.0)  # one detector per class: green, amber, red
+
+
+def _results(run: Any, segments: list[Any], flows: list[float]) -> None:
+    from apps.jobs.models import Job, JobState
+    from apps.simulation.models import RunState, ScenarioRun, SegmentResult
+
+    seed_run = run.seed_runs.get()
+    seed_run.kpis = {"vehicle_km": 1.0}
+    seed_run.save()
+    rows = []
+    for i, (segment, flow) in enumerate(zip(segments, flows, strict=True)):
+        for begin in (25200, 26100) if i % 2 == 0 else (25200,):
+            rows.append(
+                SegmentResult(
+                    seed_run=seed_run,
+                    segment_id=segment.pk,
+                    interval_begin=begin,
+                    interval_end=begin + 900,
+                    entered=flow / 4,
+                    flow_veh_h=flow,
+                    speed_kmh=20 + i % 30,
+                    travel_time_s=12,
+                    waiting_time_s=i % 7,
+                    sampled_seconds=100,
+                )  # fmt: skip
+            )
+    SegmentResult.objects.bulk_create(rows)
+    Job.objects.filter(seed_run__run=run).update(state=JobState.SUCCEEDED, progress=100)
+    kpis = {"mean_travel_time_s": {"mean": 300.5, "ci95": 12.0}, "vehicle_km": {"mean": 1234.0, "ci95": None},
+            "teleports": {"mean": 0, "ci95": None}}  # fmt: skip
+    ScenarioRun.objects.filter(pk=run.pk).update(state=RunState.SUCCEEDED, kpis=kpis)
+
+
+@pytest.fixture(scope="module")
+def finished_runs(planner_login, django_db_blocker) -> Iterator[dict[str, Any]]:  # noqa: ANN001
+    """A base and a variant (one road closed: no traffic there), each run with written results; the
+    variant calibrated at three detectors; and a run left queued (to cancel). All committed, then removed."""
+    from apps.accounts.models import User
+    from apps.jobs.models import Job
+    from apps.roads.models import RoadSegment
+    from apps.sensors.models import Sensor
+    from apps.simulation.models import CalibrationRow, Scenario, ScenarioRun
+    from apps.simulation.services import create_scenario, start_run
+
+    window = {"network": "city", "begin": 25200, "end": 27000, "interval": 900, "seeds": [1],
+              "demand": {"source": "random", "period": 2, "seed": 1}}  # fmt: skip
+    with django_db_blocker.unblock():
+        owner = User.objects.get(username=PLANNER[0])
+        segments = list(
+            RoadSegment.objects.filter(highway__in=["primary", "secondary", "tertiary"])
+            .exclude(from_node=None)
+            .exclude(to_node=None)
+            .order_by("id")[:SEGMENTS]
+        )
+        closed = segments[0]
+        base = create_scenario(document={"name": "Seeded base", **window}, owner=owner)
+        variant = create_scenario(
+            document={
+                "name": "Seeded variant",
+                **window,
+                "base": base.pk,
+                "edits": [{"type": "close_segment", "segment": closed.pk}],
+            },  # fmt: skip
+            owner=owner,
+        )
+        base_run = start_run(scenario=base, owner=owner, enqueue=False)
+        _results(base_run, segments, [100.0 + i for i in range(SEGMENTS)])
+        run = start_run(scenario=variant, owner=owner, enqueue=False)
+        _results(run, segments[1:], [150.0 + i for i in range(SEGMENTS - 1)])
+        sensors = []
+        for i, geh in enumerate(GEH):
+            segment = segments[10 + i]
+            sensor = Sensor.objects.create(code=f"seeded-loop-{i}", kind="traffic", road_segment=segment,
+                                           geom=segment.geom.interpolate_normalized(0.5), source="test",
+                                           source_id=f"seeded-loop-{i}")  # fmt: skip
+            sensors.append(sensor)
+            CalibrationRow.objects.create(run=run, sensor=sensor, sensor_ids=[sensor.pk], segment_id=segment.pk,
+                                          hour_begin=25200, observed=100, simulated=100 + geh * 10, geh=geh)  # fmt: skip
+        ScenarioRun.objects.filter(pk=run.pk).update(calibration={"share_geh_below_5": 1 / 3, "r2": 0.52, "count": 3})
+        waiting = start_run(scenario=base, owner=owner, enqueue=False)
+    yield {"run": run.pk, "base_run": base_run.pk, "waiting": waiting.pk, "closed": closed.pk, "sensors": sensors}
+    with django_db_blocker.unblock():
+        runs = ScenarioRun.objects.filter(pk__in=[run.pk, base_run.pk, waiting.pk])
+        jobs = list(Job.objects.filter(seed_run__run__in=runs).values_list("pk", flat=True))
+        CalibrationRow.objects.filter(run__in=runs).delete()
+        runs.delete()
+        Job.objects.filter(pk__in=jobs).delete()
+        Scenario.objects.filter(pk__in=[variant.pk, base.pk]).delete()
+        Sensor.objects.filter(pk__in=[s.pk for s in sensors]).delete()
+
+
+def _rendered_colours(pg: Page, layer: str) -> list[dict[str, Any]]:
+    """Each rendered feature's property `geh` and its evaluated colour (0-255 RGB)."""
+    script = f"""() => window.runMap.queryRenderedFeatures({{layers: ['{layer}']}}).map((f) => {{
+        const c = f.layer.paint['circle-color'];
+        return {{geh: f.properties.geh, rgb: [c.r, c.g, c.b].map((v) => Math.round(v * 255))}};
+    }})"""
+    return pg.evaluate(script)
+
+
+@pytest.mark.browser
+def test_run_page_shows_intervals_difference_kpis_and_calibration(  # noqa: ANN001
+    page: Page,  # noqa: F811 - the shared fixture
+    server_url: str,
+    finished_runs,
+) -> None:
+    _log_in(page, server_url, f"/runs/{finished_runs['run']}/")
+    page.wait_for_selector("#run-page[data-state=succeeded][data-features]")
+    assert page.get_attribute("#run-page", "data-features") == str(SEGMENTS - 1)  # whole window
+    assert page.locator("#run-cancel").is_hidden()
+    kpis = page.inner_text("#run-kpis")
+    assert "300.5 s" in kpis and "Mean travel time" in kpis and "± 12" in kpis and "1,234 km" in kpis
+
+    # The time slider: the second interval has results on every other segment only.
+    assert page.get_attribute("#res-time", "max") == "2"
+    page.eval_on_selector(
+        "#res-time",
+        "(s) => { s.value = '2'; s.dispatchEvent(new Event('input')); s.dispatchEvent(new Event('change')); }",
+    )
+    page.wait_for_selector("#run-page[data-interval='26100']")
+    page.wait_for_function(
+        f"() => document.getElementById('run-page').dataset.features === '{len(range(0, SEGMENTS - 1, 2))}'"
+    )
+    assert page.text_content("#res-time-label") == "07:15–07:30"
+    page.select_option("#res-metric", "flow")
+    assert "Flow (veh/h)" in page.inner_text("#res-legend")
+
+    # The difference against the base's run, chosen by itself; absolute, then percent.
+    page.wait_for_selector("#run-page[data-diff-features]")
+    assert page.input_value("#diff-against") == str(finished_runs["base_run"])
+    page.check("#view-difference")
+    assert "Flow change (veh/h)" in page.inner_text("#res-legend")
+    page.select_option("#diff-mode", "pct")
+    assert "Flow change (%)" in page.inner_text("#res-legend")
+
+    # Calibration: the three detectors in their GEH colours, the share and R2, a detector's numbers on click.
+    page.wait_for_selector("#run-page[data-detectors='3']")
+    summary = page.inner_text("#cal-summary")
+    assert "33.3 %" in summary and "below the 85 % criterion" in summary and "0.52" in summary
+    page.evaluate("() => window.runMap.fitBounds(window.runMap.getBounds(), {duration: 0})")
+    page.wait_for_function("() => window.runMap.queryRenderedFeatures({layers: ['cal-points']}).length === 3")
+    colours = {round(c["geh"]): tuple(c["rgb"]) for c in _rendered_colours(page, "cal-points")}
+    assert colours == {2: (22, 163, 74), 7: (245, 158, 11), 12: (220, 38, 38)}  # green, amber, red
+    sensor = finished_runs["sensors"][2]
+    _click_road(page, "runMap", "#run-map", {"lon": sensor.geom.x, "lat": sensor.geom.y})
+    page.wait_for_selector(".sc-popup[data-kind=cal-points]")
+    popup = page.inner_text(".sc-popup")
+    assert "seeded-loop-2" in popup and "obs 100" in popup and "sim 220" in popup and "GEH 12" in popup
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENS / "scenario-run-seeded.png"))
+
+
+@pytest.mark.browser
+def test_a_queued_run_can_be_cancelled_from_its_page(  # noqa: ANN001
+    page: Page,  # noqa: F811 - the shared fixture
+    server_url: str,
+    finished_runs,
+) -> None:
+    _log_in(page, server_url, f"/runs/{finished_runs['waiting']}/")
+    page.wait_for_selector("#run-page[data-state=queued]")
+    assert "Seed 1: queued 0 %" in page.inner_text("#run-seeds")
+    page.click("#run-cancel")
+    page.wait_for_selector("#run-page[data-state=cancelled]")
+    assert page.locator("#run-cancel").is_hidden()
+    assert page.locator("#res-box").is_hidden()  # no results for a cancelled run

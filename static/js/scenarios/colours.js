@@ -73,11 +73,12 @@ export function renderLegend(container, scale, { geh = false, title } = {}) {
   container.append(bar);
   const ticks = el("div", "sc-legend-ticks");
   const mid = (scale.min + scale.max) / 2;
-  const plus = scale.min < 0 ? "+" : "";
+  // Values past the ends take the end colours: say so ("≥"), except on a fixed scale's natural ends.
+  const diverging = scale.min < 0;
   ticks.append(
-    el("span", null, formatNumber(scale.min, 0)),
+    el("span", null, diverging ? `≤ ${formatNumber(scale.min, 0)}` : formatNumber(scale.min, 0)),
     el("span", null, formatNumber(mid, 0)),
-    el("span", null, `${scale.max > 0 ? plus : ""}${formatNumber(scale.max, 0)}${scale.fixed ? "" : "+"}`),
+    el("span", null, `${scale.fixed ? "" : "≥ "}${diverging ? "+" : ""}${formatNumber(scale.max, 0)}`),
   );
   container.append(ticks);
   const none = el("p", "sc-legend-none");

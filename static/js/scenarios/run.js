@@ -33,6 +33,9 @@ const KPI_LABELS = {
   mean_route_length_m: ["Mean route length", "m"],
 };
 
+// Bookkeeping of the run, not a result.
+const HIDDEN_KPIS = new Set(["wall_seconds"]);
+
 function card(container, label, value, unit, extra) {
   const box = el("div", "sc-kpi");
   box.dataset.kpi = label;
@@ -50,7 +53,12 @@ function renderKpis(kpis) {
   const box = $("run-kpis");
   box.replaceChildren();
   if (!kpis || typeof kpis !== "object") return;
-  Object.entries(kpis).forEach(([key, raw]) => {
+  // The known figures first, in the order planners read them; then whatever else the run reports.
+  const order = Object.keys(KPI_LABELS);
+  const rank = (key) => (order.includes(key) ? order.indexOf(key) : order.length);
+  const entries = Object.entries(kpis).filter(([key]) => !HIDDEN_KPIS.has(key));
+  entries.sort(([a], [b]) => rank(a) - rank(b));
+  entries.forEach(([key, raw]) => {
     const [label, unit] = KPI_LABELS[key] || [humanize(key), ""];
     if (raw && typeof raw === "object" && "mean" in raw) {
       const spread = raw.ci95 ?? raw.std ?? null;
