@@ -366,7 +366,14 @@ def finished_runs(planner_login, django_db_blocker) -> Iterator[dict[str, Any]]:
                                           hour_begin=25200, observed=100, simulated=100 + geh * 10, geh=geh)  # fmt: skip
         ScenarioRun.objects.filter(pk=run.pk).update(calibration={"share_geh_below_5": 1 / 3, "r2": 0.52, "count": 3})
         waiting = start_run(scenario=base, owner=owner, enqueue=False)
-    yield {"run": run.pk, "base_run": base_run.pk, "waiting": waiting.pk, "closed": closed.pk, "sensors": sensors}
+    yield {
+        "variant": variant.pk,
+        "run": run.pk,
+        "base_run": base_run.pk,
+        "waiting": waiting.pk,
+        "closed": closed.pk,
+        "sensors": sensors,
+    }
     with django_db_blocker.unblock():
         runs = ScenarioRun.objects.filter(pk__in=[run.pk, base_run.pk, waiting.pk])
         jobs = list(Job.objects.filter(seed_run__run__in=runs).values_list("pk", flat=True))
@@ -374,6 +381,7 @@ def finished_runs(planner_login, django_db_blocker) -> Iterator[dict[str, Any]]:
         runs.delete()
         Job.objects.filter(pk__in=jobs).delete()
         Scenario.objects.filter(pk__in=[variant.pk, base.pk]).delete()
+        Scenario.objects.filter(owner=owner, pk__gt=variant.pk, runs=None).delete()  # copies made by the tests
         Sensor.objects.filter(pk__in=[s.pk for s in sensors]).delete()
 
 
@@ -451,3 +459,33 @@ def test_a_queued_run_can_be_cancelled_from_its_page(  # noqa: ANN001
     page.wait_for_selector("#run-page[data-state=cancelled]")
     assert page.locator("#run-cancel").is_hidden()
     assert page.locator("#res-box").is_hidden()  # no results for a cancelled run
+
+
+@pytest.mark.browser
+def test_the_list_shows_scenarios_with_their_runs_and_duplicates_one(  # noqa: ANN001
+    page: Page,  # noqa: F811 - the shared fixture
+    server_url: str,
+    finished_runs,
+) -> None:
+    _log_in(page, server_url, "/scenarios/")
+    page.wait_for_selector("#scenario-list[data-state=ready]")
+    row = page.locator(f"#sc-rows tr[data-scenario='{finished_runs['variant']}']")
+    cells = row.locator("td").all_inner_texts()
+    assert cells[1:4] == ["v1", "city", "1"]  # version, network, edits
+    assert f"#{finished_runs['run']} succeeded" in cells[4] and "run, locked" in cells[0]
+    row.get_by_role("button", name="Duplicate").click()
+    page.wait_for_url(re.compile(r"/scenarios/\d+/$"))
+    page.wait_for_selector("#scenario-editor[data-state=ready]")
+    assert page.get_attribute("#scenario-editor", "data-locked") == "0"  # the copy has no runs: editable
+    assert "Close" in page.inner_text("#sc-edits")  # with the edits of the original
+
+    # The run version opens read-only; "edit as new version" saves a version 2 beside it.
+    page.goto(server_url + "/scenarios/")
+    page.locator(f"#sc-rows tr[data-scenario='{finished_runs['variant']}']").get_by_role("link", name="Open").click()
+    page.wait_for_selector("#scenario-editor[data-state=ready][data-readonly='1']")
+    assert page.locator("#sc-name").is_disabled() and page.locator("#sc-save").is_hidden()
+    page.click("#sc-unlock")
+    page.fill("#sc-name", "Seeded variant, v2")
+    page.click("#sc-save")
+    page.wait_for_selector("#scenario-editor[data-state=saved]")
+    assert "version 2" in page.inner_text("#sc-meta") and "new version" in page.inner_text("#sc-notice")
