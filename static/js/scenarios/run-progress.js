@@ -21,7 +21,7 @@ export function followRun(url, { onUpdate, onFinal, onError = () => {} }) {
       const item = seed.job ? jobs.get(seed.job) : null;
       // Whichever is further along: the socket's item or the run's own read.
       if (item && (FINAL.has(item.state) || item.progress >= (seed.progress || 0))) {
-        return { ...seed, state: item.state, progress: item.progress, status: item.status, error: item.error || seed.error };
+        return { ...seed, state: item.state, progress: item.progress, status_text: item.status || seed.status_text };
       }
       return seed;
     });

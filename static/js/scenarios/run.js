@@ -97,7 +97,10 @@ function renderProgress(run) {
     list.append(item);
   });
   const running = !FINAL.has(run.state);
-  $("run-status").textContent = running ? "Simulating…" : run.state === "succeeded" ? "Finished." : "";
+  // What the busiest seed is doing, in the job's own words ("simulating 07:12 of 07:30", ...).
+  const busy = (run.seeds || []).find((s) => s.state === "running") || (run.seeds || [])[0];
+  const said = busy ? busy.status_text || busy.status || "" : "";
+  $("run-status").textContent = running ? said || "Waiting for a simulation worker…" : run.state === "succeeded" ? "Finished." : "";
   $("run-cancel").hidden = !running || run.cancel_requested;
   if (run.error) {
     $("run-error").textContent = run.error;
