@@ -274,7 +274,9 @@ def test_planner_closes_a_main_road_runs_it_beside_the_base_and_sees_the_differe
     flow = re.search(r"([\d,.]+) → 0 veh/h", text)
     assert flow and float(flow.group(1).replace(",", "")) > 0, text  # it carried traffic in the base
 
-    page.evaluate("() => window.runMap.zoomTo(15, {duration: 0})")
+    page.set_viewport_size({"width": 1440, "height": 1000})  # room for the whole panel in the screenshot
+    page.evaluate("() => { document.querySelector('.sc-panel').scrollTop = 0; }")
+    page.evaluate("() => { window.runMap.resize(); window.runMap.zoomTo(15, {duration: 0}); }")
     page.wait_for_function("() => window.runMap.loaded() && window.runMap.areTilesLoaded()")
     shot = tmp_path / "scenario-run.png"
     page.screenshot(path=str(shot))

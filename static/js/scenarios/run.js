@@ -19,20 +19,17 @@ const runUrl = `${config.api.runs}${config.run_id}/`;
 const view = { run: null, scenario: null, layers: null, features: [], diff: [], against: null, detectors: [] };
 const names = new Map();
 
+// The headline figures, as cards in this order; everything else the run reports goes to "All figures".
 const KPI_LABELS = {
   mean_travel_time_s: ["Mean travel time", "s"],
   mean_time_loss_s: ["Mean time loss", "s"],
-  time_loss_s: ["Time loss", "s"],
   vehicle_km: ["Vehicle-km", "km"],
+  vehicle_hours: ["Vehicle-hours", "h"],
   teleports: ["Teleports", ""],
-  inserted: ["Vehicles inserted", ""],
   vehicles_inserted: ["Vehicles inserted", ""],
-  waiting: ["Vehicles waiting to enter", ""],
-  vehicles_waiting: ["Vehicles waiting to enter", ""],
-  mean_speed_kmh: ["Mean speed", "km/h"],
-  mean_route_length_m: ["Mean route length", "m"],
+  trips_completed: ["Trips completed", ""],
+  vehicles_waiting_at_end: ["Waiting to enter at the end", ""],
 };
-
 // Bookkeeping of the run, not a result.
 const HIDDEN_KPIS = new Set(["wall_seconds"]);
 
@@ -49,25 +46,36 @@ function humanize(key) {
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
+function kpiValue(raw) {
+  if (raw && typeof raw === "object" && "mean" in raw) {
+    const spread = raw.ci95 ?? null;
+    return [formatNumber(raw.mean, 1), spread !== null ? `± ${formatNumber(spread, 1)}` : null];
+  }
+  return typeof raw === "number" ? [formatNumber(raw, 1), null] : [null, null];
+}
+
 function renderKpis(kpis) {
   const box = $("run-kpis");
+  const table = $("run-kpis-table");
   box.replaceChildren();
+  table.replaceChildren();
   if (!kpis || typeof kpis !== "object") return;
-  // The known figures first, in the order planners read them; then whatever else the run reports.
-  const order = Object.keys(KPI_LABELS);
-  const rank = (key) => (order.includes(key) ? order.indexOf(key) : order.length);
-  const entries = Object.entries(kpis).filter(([key]) => !HIDDEN_KPIS.has(key));
-  entries.sort(([a], [b]) => rank(a) - rank(b));
-  entries.forEach(([key, raw]) => {
-    const [label, unit] = KPI_LABELS[key] || [humanize(key), ""];
-    if (raw && typeof raw === "object" && "mean" in raw) {
-      const spread = raw.ci95 ?? raw.std ?? null;
-      card(box, label, formatNumber(raw.mean, 1), unit, spread !== null ? `± ${formatNumber(spread, 1)}` : null);
-    } else if (typeof raw === "number") {
-      card(box, label, formatNumber(raw, 1), unit);
-    }
+  Object.entries(KPI_LABELS).forEach(([key, [label, unit]]) => {
+    const [value, extra] = kpiValue(kpis[key]);
+    if (value !== null) card(box, label, value, unit, extra);
   });
-  $("run-kpis-box").hidden = box.childElementCount === 0;
+  Object.entries(kpis)
+    .filter(([key]) => !(key in KPI_LABELS) && !HIDDEN_KPIS.has(key))
+    .sort(([a], [b]) => a.localeCompare(b))
+    .forEach(([key, raw]) => {
+      const [value, extra] = kpiValue(raw);
+      if (value === null) return;
+      const tr = el("tr");
+      tr.append(el("th", null, humanize(key)), el("td", "num", extra ? `${value} ${extra}` : value));
+      table.append(tr);
+    });
+  $("run-kpis-more").hidden = table.childElementCount === 0;
+  $("run-kpis-box").hidden = box.childElementCount === 0 && table.childElementCount === 0;
 }
 
 function renderProgress(run) {
@@ -127,7 +135,7 @@ function legend() {
   }
 }
 
-const withTraffic = (features, property) => features.filter((f) => f.properties[property] !== null && f.properties[property] !== undefined).length;
+const withTraffic = (features, property) => features.filter((f) => Number(f.properties[property]) > 0).length;
 
 async function loadResults() {
   $("res-status").textContent = "Loading the results…";
@@ -136,7 +144,8 @@ async function loadResults() {
   view.layers.showResults(collection, metricScale($("res-metric").value, view.features));
   const drawn = withTraffic(view.features, "flow_veh_h");
   root.dataset.features = String(drawn);
-  $("res-status").textContent = `${drawn} of ${view.features.length} segments carried traffic${$("res-time-label").value === "whole window" ? " in the window" : ` at ${$("res-time-label").value}`}.`;
+  const when = $("res-time-label").value === "whole window" ? "in the window" : `at ${$("res-time-label").value}`;
+  $("res-status").textContent = `${drawn} segments carried traffic ${when}.`;
   legend();
 }
 
