@@ -6,6 +6,7 @@ Progress: 0-10 % preparing, 10-95 % simulated time, 95-100 % storing."""
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import hashlib
 import json
@@ -130,7 +131,8 @@ def _base_routes(doc: dict[str, Any], net: Path, cache: Path, edges: EdgeMap, lo
     ]
     if not counts:
         raise ScenarioFailed(f"no counts are stored for {d['date']} in this window any more")
-    digest = hashlib.sha256(json.dumps(sorted(counts)).encode()).hexdigest()[:12]
+    key_rows = sorted((c.edge_id, c.begin_s, c.end_s, c.count) for c in counts)
+    digest = hashlib.sha256(json.dumps(key_rows).encode()).hexdigest()[:12]
     key = f"counts-{d['date']}-{doc['begin']}-{doc['end']}-{d['seed']}-{digest}"
     target = cache / f"{key}.rou.xml"
     with _locked(cache / f".{key}.lock"):
@@ -211,10 +213,10 @@ def run_seed(job: Job, progress: Progress) -> dict[str, Any]:
     step(4, "preparing the demand")
     routes = _base_routes(doc, base, cache, edges, progress.log)
     closed = {edges.edge(e["segment"]) for e in doc["edits"] if e["type"] == "close_segment"}
-    transformed = demand.transform_routes(
+    transformed = edits.transform_routes(
         routes, work / "routes.rou.xml", closed_edges=closed, factor_for=_factor_for(doc, edges), seed=seed
     )
-    seed_run.demand = transformed.as_dict()
+    seed_run.demand = dataclasses.asdict(transformed)
     progress.log(f"demand for this run: {transformed}")
 
     additional = outputs.edgedata_additional(

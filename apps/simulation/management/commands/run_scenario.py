@@ -9,6 +9,7 @@ succeed. --inline runs the simulations in this process through the same service,
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 import time
@@ -74,10 +75,20 @@ class Command(BaseCommand):
             f"scenario #{scenario.pk} ({scenario.name}): run #{run.pk}, {len(run.document['seeds'])} seed(s)"
         )
         if options["inline"]:
-            worker = threading.Thread(target=self._run_inline, args=(run.pk,), name="run-inline", daemon=True)
-            worker.start()
-            self._follow(run.pk)
-            worker.join()
+            # SUMO (libsumo, in this process) prints its messages to file descriptor 1: send them to stderr
+            # while it runs, so stdout carries only the JSON summary.
+            sys.stdout.flush()
+            saved = os.dup(1)
+            os.dup2(2, 1)
+            try:
+                worker = threading.Thread(target=self._run_inline, args=(run.pk,), name="run-inline", daemon=True)
+                worker.start()
+                self._follow(run.pk)
+                worker.join()
+            finally:
+                sys.stdout.flush()
+                os.dup2(saved, 1)
+                os.close(saved)
         elif options["wait"]:
             self._follow(run.pk)
         else:
