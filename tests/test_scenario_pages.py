@@ -115,14 +115,22 @@ def test_new_scenario_takes_its_base_from_the_query_and_ignores_junk(client, pla
 
 @pytest.fixture(scope="module")
 def planner_login(django_db_setup, django_db_blocker) -> Iterator[tuple[str, str]]:  # noqa: ANN001
-    """A committed planner (outside any test transaction) so that the server process sees it."""
-    from apps.accounts.models import User
+    """A committed planner (outside any test transaction) so that the server process sees it. At the end,
+    everything the planner made (scenarios, runs with their results, jobs) goes with it: later tests count
+    scenarios."""
+    from apps.jobs.models import Job
+    from apps.simulation.models import Scenario, ScenarioRun
 
     with django_db_blocker.unblock():
-        create_user(username=PLANNER[0], password=PLANNER[1], role=Role.PLANNER)
+        user = create_user(username=PLANNER[0], password=PLANNER[1], role=Role.PLANNER)
     yield PLANNER
     with django_db_blocker.unblock():
-        User.objects.filter(username=PLANNER[0]).delete()
+        runs = ScenarioRun.objects.filter(scenario__owner=user)
+        jobs = list(Job.objects.filter(seed_run__run__in=runs).values_list("pk", flat=True))
+        runs.delete()  # with their seeds, results and calibration rows
+        Job.objects.filter(pk__in=jobs).delete()
+        Scenario.objects.filter(owner=user).delete()
+        user.delete()
 
 
 @pytest.fixture(scope="module")
@@ -326,10 +334,9 @@ def finished_runs(planner_login, django_db_blocker) -> Iterator[dict[str, Any]]:
     """A base and a variant (one road closed: no traffic there), each run with written results; the
     variant calibrated at three detectors; and a run left queued (to cancel). All committed, then removed."""
     from apps.accounts.models import User
-    from apps.jobs.models import Job
     from apps.roads.models import RoadSegment
     from apps.sensors.models import Sensor
-    from apps.simulation.models import CalibrationRow, Scenario, ScenarioRun
+    from apps.simulation.models import CalibrationRow, ScenarioRun
     from apps.simulation.services import create_scenario, start_run
 
     window = {"network": "city", "begin": 25200, "end": 27000, "interval": 900, "seeds": [1],
@@ -376,14 +383,7 @@ def finished_runs(planner_login, django_db_blocker) -> Iterator[dict[str, Any]]:
         "closed": closed.pk,
         "sensors": sensors,
     }
-    with django_db_blocker.unblock():
-        runs = ScenarioRun.objects.filter(pk__in=[run.pk, base_run.pk, waiting.pk])
-        jobs = list(Job.objects.filter(seed_run__run__in=runs).values_list("pk", flat=True))
-        CalibrationRow.objects.filter(run__in=runs).delete()
-        runs.delete()
-        Job.objects.filter(pk__in=jobs).delete()
-        Scenario.objects.filter(pk__in=[variant.pk, base.pk]).delete()
-        Scenario.objects.filter(owner=owner, pk__gt=variant.pk, runs=None).delete()  # copies made by the tests
+    with django_db_blocker.unblock():  # the runs and scenarios go with the planner (planner_login)
         Sensor.objects.filter(pk__in=[s.pk for s in sensors]).delete()
 
 

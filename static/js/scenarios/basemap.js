@@ -9,6 +9,7 @@ export const OSM_ATTRIBUTION =
 const FALLBACK_BOUNDS = [24.92, 60.16, 24.96, 60.175];
 export const PATHS = ["footway", "cycleway", "path", "pedestrian", "steps", "bridleway", "corridor"];
 const MAJOR = ["motorway", "motorway_link", "trunk", "trunk_link", "primary", "primary_link"];
+const MEDIUM = ["secondary", "secondary_link", "tertiary", "tertiary_link"];
 
 export function byZoom(stops) {
   return ["interpolate", ["exponential", 1.5], ["zoom"], ...stops];
@@ -42,7 +43,19 @@ function style() {
         "source-layer": "roads",
         filter: ["!", ["in", ["to-string", ["get", "highway"]], ["literal", PATHS]]],
         layout: { "line-cap": "round", "line-join": "round" },
-        paint: { "line-color": "#c3c9d2", "line-width": ROAD_WIDTH },
+        // Main roads stand out (as on the city map), so a planner finds them at a glance.
+        paint: {
+          "line-color": [
+            "match",
+            ["to-string", ["get", "highway"]],
+            MAJOR,
+            "#f0a35e",
+            MEDIUM,
+            "#f3d28b",
+            "#c3c9d2",
+          ],
+          "line-width": ROAD_WIDTH,
+        },
       },
     ],
   };
