@@ -17,6 +17,7 @@ handler404 = "apps.core.views.not_found"
 
 urlpatterns = [
     path("", include("apps.maps.urls")),
+    path("", include("apps.simulation.urls")),  # /scenarios/, /runs/<id>/: the planner's pages
     path("accounts/login/", auth_views.LoginView.as_view(authentication_form=LoginForm), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/", include("city.api_urls")),
