@@ -21,6 +21,7 @@ from apps.imports.models import ImportRun
 from apps.jobs.models import Job
 from apps.roads.models import RoadNode, RoadSegment
 from apps.sensors.models import Sensor
+from apps.simulation.services import create_scenario, start_run
 from apps.telemetry.models import Alert, QuarantinedReading
 
 pytestmark = pytest.mark.django_db
@@ -59,7 +60,18 @@ def objects(db) -> dict[str, str]:  # noqa: ANN001
         received_at=now, source="http", sensor_code="x", reason="malformed", detail="test", payload="{"
     )
     job = Job.objects.create(kind="import")  # queued, never enqueued
-    return {"code": sensor.code, "alerts": str(alert.pk), "quarantine": str(quarantined.pk), "jobs": str(job.pk)}
+    scenario = create_scenario(
+        document={"name": "fmt", "begin": 0, "end": 600, "demand": {"source": "random"}, "seeds": [1]}, owner=None
+    )
+    run = start_run(scenario=scenario, owner=None, enqueue=False)
+    return {
+        "code": sensor.code,
+        "alerts": str(alert.pk),
+        "quarantine": str(quarantined.pk),
+        "jobs": str(job.pk),
+        "scenarios": str(scenario.pk),
+        "runs": str(run.pk),
+    }
 
 
 def _concrete(route: str, objects: dict[str, str], suffix: str) -> str:

@@ -9,6 +9,7 @@ import zoneinfo
 from typing import Any
 
 from django.db import connection
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.core.conf import local_time_zone
@@ -40,6 +41,14 @@ class CountsDemand(serializers.Serializer):
     scale = serializers.FloatField(default=1.0, min_value=0.0, max_value=10.0)
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "description": "{source: random, period, seed, fringe_factor, scale} or {source: counts, date, seed, scale}",
+        "properties": {"source": {"type": "string", "enum": ["random", "counts"]}},
+        "required": ["source"],
+    }
+)
 class DemandField(serializers.Field):
     """`{"source": "random", ...}` or `{"source": "counts", ...}`, each validated by its own serializer."""
 
@@ -85,6 +94,15 @@ class DemandScaleEdit(serializers.Serializer):
         return attrs
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "description": "close_segment {segment}, speed_limit {segment, kmh}, lanes {segment, lanes}, "
+        "demand_scale {factor, district?, direction?}",
+        "properties": {"type": {"type": "string", "enum": list(EDIT_TYPES)}},
+        "required": ["type"],
+    }
+)
 class EditField(serializers.Field):
     default_error_messages = {"invalid": f"must be an object whose type is one of {', '.join(EDIT_TYPES)}"}
 

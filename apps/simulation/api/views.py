@@ -18,6 +18,7 @@ from apps.core.filters import BBoxField
 from apps.core.pagination import ListPagination
 from apps.core.schema import ERROR_REF
 
+from ..documents import ScenarioDocument
 from ..models import RunState, Scenario, ScenarioRun
 from ..selectors import (
     calibration_rows,
@@ -40,23 +41,7 @@ class IsPlanner(BasePermission):
         return can_plan(request.user)
 
 
-DOCUMENT_SCHEMA = {
-    "type": "object",
-    "description": "A scenario document (docs/scenarios.md).",
-    "required": ["name", "begin", "end", "demand"],
-    "properties": {
-        "name": {"type": "string"},
-        "network": {"type": "string", "default": "city"},
-        "begin": {"type": "integer"},
-        "end": {"type": "integer"},
-        "interval": {"type": "integer", "default": 900},
-        "time_zone": {"type": "string"},
-        "demand": {"type": "object"},
-        "edits": {"type": "array", "items": {"type": "object"}},
-        "seeds": {"type": "array", "items": {"type": "integer"}},
-        "base": {"type": "integer", "nullable": True},
-    },
-}
+DOCUMENT_SCHEMA = ScenarioDocument
 
 
 class ScenarioViewSet(
