@@ -105,7 +105,9 @@ def main() -> None:
     parser.add_argument("--date", default="13/02/2024")  # a Tuesday with the most loops reporting in Feb
     parser.add_argument("--options", default=shlex.join(SAMPLER_OPTIONS))
     parser.add_argument("--candidate-period", type=float, default=None)
-    parser.add_argument("--candidates", type=Path, default=None, help="candidate routes, e.g. the scenario's own")
+    parser.add_argument(
+        "--candidates", type=Path, nargs="*", default=None, help="candidate routes, e.g. the scenario's own"
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--teleport", type=float, default=300.0)
     parser.add_argument("--undirected", action="store_true", help="loops on the CSV's edge_id as given")
@@ -124,9 +126,12 @@ def main() -> None:
         candidates = args.candidates
         if args.candidate_period:
             started = time.monotonic()
-            candidates = random_routes(
-                NET, work / "cand.rou.xml", begin=0, end=3600, period=args.candidate_period, seed=args.seed
-            )
+            candidates = [
+                *(candidates or []),
+                random_routes(
+                    NET, work / "cand.rou.xml", begin=0, end=3600, period=args.candidate_period, seed=args.seed
+                ),
+            ]
             print(f"candidates: {time.monotonic() - started:.1f} s")
         started = time.monotonic()
         report = counts_routes(
