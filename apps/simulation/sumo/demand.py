@@ -187,8 +187,10 @@ class SampleReport:
 
 
 # routeSampler's own options for the fit; its --optimize (and --minimize-vehicles, which works through it)
-# needs scipy, which this installation does not have: routeSampler's greedy sampling, measured on
-# Bologna's morning peak in bench/bench_scenario_sumo.py.
+# needs scipy, which this installation does not have: routeSampler's greedy sampling. What decides the fit
+# in simulation is the candidate set (bench/bench_scenario_sumo.py, Bologna's morning peak): short random
+# routes meet each count with its own vehicles, twice the vehicles the streets carry, and SUMO gridlocks;
+# a city's own long routes (passing several counted edges) fit with half the vehicles.
 SAMPLER_OPTIONS: tuple[str, ...] = ()
 CANDIDATE_PERIOD_S = 0.2  # candidate routes: one every 0.2 s over an hour (18,000 before validation)
 
