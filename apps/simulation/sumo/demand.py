@@ -187,8 +187,10 @@ class SampleReport:
 
 
 # routeSampler's own options for the fit; its --optimize (and --minimize-vehicles, which works through it)
-# needs scipy, which this installation does not have: routeSampler's greedy sampling, measured on
-# Bologna's morning peak in bench/bench_scenario_sumo.py.
+# needs scipy, which this installation does not have: routeSampler's greedy sampling. What decides the fit
+# in simulation is the candidate set (bench/bench_scenario_sumo.py, Bologna's morning peak): short random
+# routes meet each count with its own vehicles, twice the vehicles the streets carry, and SUMO gridlocks;
+# a city's own long routes (passing several counted edges) fit with half the vehicles.
 SAMPLER_OPTIONS: tuple[str, ...] = ()
 CANDIDATE_PERIOD_S = 0.2  # candidate routes: one every 0.2 s over an hour (18,000 before validation)
 
@@ -219,11 +221,11 @@ def counts_routes(
     begin: float,
     end: float,
     seed: int,
-    candidates: Path | None = None,
+    candidates: Path | Sequence[Path] | None = None,
     options: Sequence[str] = SAMPLER_OPTIONS,
 ) -> SampleReport:
     """Routes whose edge flows fit the counts: routeSampler picks vehicles from candidate routes (random
-    routes over the whole network when `candidates` is None) so that each counted edge and interval gets
+    routes over the whole network when `candidates` is None; several files are pooled) so that each counted edge and interval gets
     its count, departing within the count's interval. An edge the network lacks is refused by name."""
     if not counts:
         raise DemandError("no counts to fit")
@@ -240,11 +242,12 @@ def counts_routes(
             candidates = random_routes(
                 net_file, work / "candidates.rou.xml", begin=0, end=3600, period=CANDIDATE_PERIOD_S, seed=seed
             )
+        pool = [candidates] if isinstance(candidates, Path) else list(candidates)
         data = write_edge_counts(work / "counts.xml", counts)
         mismatch = out.with_name(out.name + ".mismatch.xml")
         stdout = run_tool(
             "routeSampler.py",
-            ["-r", str(candidates), "-d", str(data), "-o", str(work / "routes.rou.xml")]
+            ["-r", ",".join(str(c) for c in pool), "-d", str(data), "-o", str(work / "routes.rou.xml")]
             + ["--mismatch-output", str(mismatch), "-b", f"{begin:g}", "-e", f"{end:g}", "-s", str(seed)]
             + list(options),
             cwd=work,
