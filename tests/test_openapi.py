@@ -115,6 +115,12 @@ def _config(role: str, world: dict[str, Any]) -> str:
         "[[operations]]",
         'include-path = "/api/ingest/readings/"',
         f"checks.negative_data_rejection.expected-statuses = {_toml([*NEGATIVE_OK, '200'])}",
+        # A scenario document's rules depend on the stored city (its segments and districts exist, the
+        # closures leave every district a way out, counts exist for the date, the time zone is a real one):
+        # a document that is valid by the schema alone may still be refused, with a 400 naming the field.
+        "[[operations]]",
+        'include-path-regex = "^/api/scenarios/"',
+        f"checks.positive_data_acceptance.expected-statuses = {_toml(['2XX', '400', '401', '403', '404', '409', '429'])}",
     ]
     return "\n".join(lines) + "\n"
 

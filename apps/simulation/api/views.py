@@ -10,6 +10,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -52,6 +53,7 @@ class ScenarioViewSet(
     permission_classes = [IsPlanner]
     serializer_class = ScenarioSerializer
     pagination_class = ListPagination
+    parser_classes = [JSONParser]  # the document is JSON (nested demand and edits), never a form
 
     def get_queryset(self) -> QuerySet[Scenario]:
         return scenarios_visible_to(self.request.user).order_by("-created_at")
