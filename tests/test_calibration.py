@@ -37,7 +37,9 @@ def _one_day(tmp_path: Path) -> Path:
 
 
 def test_bologna_morning_peak_is_fitted_and_calibrated(tmp_path, planner, run_queued_jobs, api_as) -> None:  # noqa: ANN001
-    network = import_sumo_network(path=BOLOGNA / "joined_buslanes.net.xml", name=NETWORK)
+    network = import_sumo_network(
+        path=BOLOGNA / "joined_buslanes.net.xml", name=NETWORK, route_files=[BOLOGNA / "joined.rou.xml"]
+    )
     assert network.run.state == "succeeded"
     stored = RoadNetwork.objects.get(name=NETWORK)
     assert stored.edges == RoadSegment.objects.filter(source=NETWORK).count() > 200
@@ -60,7 +62,7 @@ def test_bologna_morning_peak_is_fitted_and_calibrated(tmp_path, planner, run_qu
     run = start_run(scenario=scenario, owner=planner, enqueue=False)
     (job,) = run_queued_jobs()
     assert job.state == JobState.SUCCEEDED, job.error
-    assert "routeSampler reached" in job.log
+    assert "routeSampler reached" in job.log and "distinct routes of the city model a car can drive" in job.log
     run.refresh_from_db()
     assert run.state == RunState.SUCCEEDED
 

@@ -116,10 +116,11 @@ def _config(role: str, world: dict[str, Any]) -> str:
         'include-path = "/api/ingest/readings/"',
         f"checks.negative_data_rejection.expected-statuses = {_toml([*NEGATIVE_OK, '200'])}",
         # A scenario document's rules depend on the stored city (its segments and districts exist, the
-        # closures leave every district a way out, counts exist for the date, the time zone is a real one):
-        # a document that is valid by the schema alone may still be refused, with a 400 naming the field.
+        # closures leave every district a way out, counts exist for the date, the time zone is a real one),
+        # and a run's results take only its own interval starts and another visible run: a request that is
+        # valid by the schema alone may still be refused, with a 400 naming the field.
         "[[operations]]",
-        'include-path-regex = "^/api/scenarios/"',
+        'include-path-regex = "^/api/(scenarios|runs)/"',
         f"checks.positive_data_acceptance.expected-statuses = {_toml(['2XX', '400', '401', '403', '404', '409', '429'])}",
     ]
     return "\n".join(lines) + "\n"

@@ -13,7 +13,7 @@ import hashlib
 import logging
 import re
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -191,9 +191,15 @@ def import_sumo_network(
     dry_run: bool = False,
     user: Any = None,
     progress: ProgressCallback | None = None,
+    route_files: Sequence[Path] = (),
 ) -> ImportResult:
     """Load a georeferenced SUMO network (apps.imports.sumo_net) as road nodes and segments under the
-    source `name` (default: from the file name), keeping the net's junction and edge ids."""
+    source `name` (default: from the file name), keeping the net's junction and edge ids; the file is kept
+    to run as is, with the city model's route files when given (candidate routes for counts demand)."""
+    from .sumo_net import check_route_file
+
+    for routes in route_files:
+        check_route_file(routes)
     from .sumo_net import read_sumo_network
 
     file_name = display_name or path.name
@@ -223,6 +229,7 @@ def import_sumo_network(
             sha256=result.run.source_sha256 or file_sha256(path),
             edges=_stored(result.counts.get("roads")),
             junctions=_stored(result.counts.get("road_nodes")),
+            route_files=route_files,
         )
     return result
 

@@ -386,3 +386,47 @@ def _edge_tags(e: _Edge) -> dict[str, Any]:
     if any(e.disallow):
         tags["lane_disallow"] = e.disallow
     return tags
+
+
+def check_route_file(path: Path) -> int:
+    """A SUMO route file given with a network (its city model's demand): well-formed, rooted at <routes>,
+    with routes in it, and no DOCTYPE or entities (refused as for networks). Returns its routes."""
+    routes = 0
+    parser = expat.ParserCreate()
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    depth = 0
+
+    def refuse(*_: Any) -> NoReturn:
+        raise _Refused(f"line {parser.CurrentLineNumber}: has a DOCTYPE or entity declaration; a route file has none")
+
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        nonlocal depth, routes
+        depth += 1
+        if depth == 1 and tag != "routes":
+            raise _Refused(f"is not a SUMO route file: its root element is <{tag[:40]}>, not <routes>")
+        if tag == "route" and attrs.get("edges", "").strip():
+            routes += 1
+
+    def end(tag: str) -> None:
+        nonlocal depth
+        depth -= 1
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.StartDoctypeDeclHandler = refuse
+    parser.EntityDeclHandler = refuse
+    parser.ExternalEntityRefHandler = refuse
+    try:
+        with _open(path) as fh:
+            while chunk := fh.read(READ_CHUNK):
+                parser.Parse(chunk, False)
+            parser.Parse(b"", True)
+    except _Refused as exc:
+        raise ImportFileError(path.name, str(exc)) from None
+    except expat.ExpatError as exc:
+        raise ImportFileError(path.name, f"is not well-formed XML ({exc})") from None
+    except (OSError, EOFError) as exc:
+        raise ImportFileError(path.name, f"cannot be read ({exc})") from None
+    if routes == 0:
+        raise ImportFileError(path.name, "has no <route> with edges: nothing to fit counts with")
+    return routes

@@ -51,6 +51,9 @@ class RoadNetwork(models.Model):
     projection = models.CharField(max_length=500, blank=True)
     edges = models.PositiveIntegerField(default=0)
     junctions = models.PositiveIntegerField(default=0)
+    route_files = models.JSONField(
+        default=list, blank=True, help_text="Kept route files of the city's own model (relative to MEDIA_ROOT)."
+    )
     imported_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -22,13 +22,13 @@ from apps.core.exceptions import DomainError
 from apps.jobs.models import Job
 from apps.jobs.services import Progress
 from apps.roads.models import RoadNetwork, RoadSegment
-from apps.roads.networks import CITY, net_path
+from apps.roads.networks import CITY, net_path, route_paths
 
 from . import conf
 from .counts import observed_counts
 from .models import SeedRun
 from .results import store_seed_results
-from .sumo import demand, edits, outputs
+from .sumo import candidates, demand, edits, outputs
 from .sumo.network import build_network, edge_id
 from .sumo.runner import SimulationSpec, SumoError, run_binary, run_libsumo
 
@@ -137,14 +137,30 @@ def _base_routes(doc: dict[str, Any], net: Path, cache: Path, edges: EdgeMap, lo
     target = cache / f"{key}.rou.xml"
     with _locked(cache / f".{key}.lock"):
         if not target.exists():
+            pool = _candidates(doc["network"], net, cache, log)
             report = demand.counts_routes(
-                net, target, counts=counts, begin=doc["begin"], end=doc["end"], seed=d["seed"]
+                net, target, counts=counts, begin=doc["begin"], end=doc["end"], seed=d["seed"], candidates=pool
             )
             log(
                 f"demand: {report.vehicles} vehicles on {report.distinct_routes} routes fitted to {len(counts)} counts"
                 f" of {d['date']}; routeSampler reached {report.count_share:.0%} of the total count,"
                 f" GEH < 5 on {report.geh_ok_share:.0%} of the counts"
             )
+    return target
+
+
+def _candidates(network: str, net: Path, cache: Path, log: Callable[[str], None]) -> Path | None:
+    """The candidate routes counts are fitted with: the imported city model's own routes that a car can
+    drive, made once per network; None (random routes over the network) when the network has none."""
+    stored = RoadNetwork.objects.filter(name=network).first()
+    if stored is None or not stored.route_files:
+        log("candidate routes: random routes over the network (no city model routes imported with it)")
+        return None
+    target = cache / f"candidates-{stored.imported_at:%Y%m%d%H%M%S%f}.rou.xml"  # a re-import brings new routes
+    if not target.exists():
+        kept = candidates.passenger_candidates(net, route_paths(stored), cache / f".{target.name}")
+        (cache / f".{target.name}").replace(target)
+        log(f"candidate routes: {kept} distinct routes of the city model a car can drive")
     return target
 
 

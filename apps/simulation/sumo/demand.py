@@ -191,7 +191,9 @@ class SampleReport:
 # in simulation is the candidate set (bench/bench_scenario_sumo.py, Bologna's morning peak): short random
 # routes meet each count with its own vehicles, twice the vehicles the streets carry, and SUMO gridlocks;
 # a city's own long routes (passing several counted edges) fit with half the vehicles.
-SAMPLER_OPTIONS: tuple[str, ...] = ()
+# Vehicles enter on the lane that suits their route at the speed the road allows (SUMO's defaults, the
+# rightmost lane at speed 0, queue insertions at busy entries).
+SAMPLER_OPTIONS: tuple[str, ...] = ("--attributes", 'departLane="best" departSpeed="max"')
 CANDIDATE_PERIOD_S = 0.2  # candidate routes: one every 0.2 s over an hour (18,000 before validation)
 
 

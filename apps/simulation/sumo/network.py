@@ -26,8 +26,6 @@ from xml.sax.saxutils import quoteattr
 
 from django.db import connection
 
-from apps.roads.networks import imported_sources
-
 from .. import conf
 from .install import binary
 
@@ -131,6 +129,8 @@ _DRIVABLE_WHERE = """
 
 
 def _params() -> dict[str, list[str]]:
+    from apps.roads.networks import imported_sources  # here: the package's files stay usable without Django set up
+
     return {"classes": list(DRIVABLE), "imported": imported_sources()}
 
 
