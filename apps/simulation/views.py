@@ -17,13 +17,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.csrf import ensure_csrf_cookie
 
-from apps.accounts.models import Role
-from apps.accounts.permissions import has_role
 from apps.roads.networks import CITY, network_names, segments_of
 
-from .selectors import runs_visible_to, scenarios_visible_to
+from .selectors import can_plan, runs_visible_to, scenarios_visible_to
 
-PAGE_ROLES = (Role.PLANNER, Role.ADMIN)
 API = {"scenarios": "/api/scenarios/", "runs": "/api/runs/", "districts": "/api/districts/"}
 LIST_PAGE_SIZE = 20
 # Central Helsinki: where the maps open when a network has no stored segments yet.
@@ -49,7 +46,7 @@ def planner_page(view: View) -> View:
     @login_required
     @ensure_csrf_cookie  # the pages POST to the API with the X-CSRFToken header
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not has_role(request.user, *PAGE_ROLES):
+        if not can_plan(request.user):
             return render(request, "scenarios/forbidden.html", status=403)
         return view(request, *args, **kwargs)
 
