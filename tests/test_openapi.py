@@ -136,14 +136,19 @@ def _command(server: str, config: Path, report: Path) -> list[str]:
 
 
 def _shared_rows(world: dict[str, Any]) -> dict[str, Any]:
-    """What the run must leave alone: other sensors' readings, other alerts' trail, other jobs."""
+    """What the run must leave alone: other sensors' readings, other alerts' trail, other people's jobs."""
     from apps.jobs.models import Job
     from apps.telemetry.models import AlertEvent, Reading
 
     return {
         "readings": Reading.objects.exclude(sensor_id=world["sensor_id"]).count(),
         "alert events": AlertEvent.objects.exclude(alert_id=world["alert"]).count(),
-        "jobs": sorted(Job.objects.exclude(pk=world["job"]).values_list("pk", "state", "cancel_requested")),
+        # Jobs of others; the run's own people may start jobs of their own (scenario runs they queued).
+        "jobs": sorted(
+            Job.objects.exclude(pk=world["job"])
+            .exclude(owner__auth_token__key__in=list(world["tokens"].values()))
+            .values_list("pk", "state", "cancel_requested")
+        ),
     }
 
 

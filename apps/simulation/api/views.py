@@ -97,15 +97,13 @@ class ScenarioViewSet(
     @extend_schema(
         methods=["post"],
         request=None,
-        responses={
-            202: RunSerializer,
-            429: OpenApiResponse(ERROR_REF, description="Too many runs of yours are queued or running (run_limit)."),
-        },
+        responses={202: RunSerializer},
     )
     @extend_schema(methods=["get"], responses={200: RunSerializer(many=True)})
     @action(detail=True, methods=["get", "post"])
     def runs(self, request: Request, pk: str | None = None, format: str | None = None) -> Response:  # noqa: A002
-        """POST: run the scenario (one simulation per seed, as jobs); GET: its runs, newest first."""
+        """POST: run the scenario (one simulation per seed, as jobs; 429 with code run_limit when too many of
+        your runs are queued or running); GET: its runs, newest first."""
         scenario = self.get_object()
         if request.method == "POST":
             run = start_run(scenario=scenario, owner=request.user)
