@@ -4,6 +4,7 @@ their road segments and readings in the telemetry store (docs/data.md, "Traffic 
 from __future__ import annotations
 
 import csv
+import math
 from collections import defaultdict
 from datetime import UTC, datetime
 from io import StringIO
@@ -103,7 +104,15 @@ def test_bologna_wide_file_places_loops_by_edge_id_and_stores_every_hour() -> No
         if r["codice_spira"] not in placed
     ]
     assert sorted(rejected) == sorted(expected)
-    assert not [i for i in result.issues if i.action != "rejected"]
+    # One loop's edge runs against its direction of travel, and its other carriageway is not among the 12
+    # edges: kept, with a warning (test_bologna_day_loops_named_against_their_direction_are_moved).
+    doubted = [(i.row, i.feature_id, i.field, i.action) for i in result.issues if i.action != "rejected"]
+    assert doubted == [(121, "2.35 2.21 6 1", "edge_id", "warning")]
+    assert [i.reason for i in result.issues if i.action == "warning"] == [
+        "edge a124 runs 143° against the loop's direction S, and no segment of network bologna-test within 50 m"
+        " heads that way; kept on a124"
+    ]
+    assert result.counts["sensors"].warnings == 1
     c = result.counts
     assert (c["rows"].read, c["rows"].rejected) == (len(rows), len(expected))
     assert (c["sensors"].created, c["sensors"].rejected) == (len(placed), 85 - len(placed))
@@ -147,6 +156,94 @@ def test_bologna_wide_file_places_loops_by_edge_id_and_stores_every_hour() -> No
     assert sum(rolled.values()) == sum(
         Rollup.objects.filter(resolution="1h", sensor__source=source).values_list("total", flat=True)
     )
+
+
+def test_an_edge_id_against_the_direction_of_travel_is_moved_to_the_other_carriageway(tmp_path: Path) -> None:
+    # A two-way street running north-south as two directed edges ~8 m apart, as a SUMO network has it.
+    up = _segment("up", (11.30000, 44.50000), (11.30000, 44.50200), source="twoway")
+    down = _segment("-up", (11.30010, 44.50200), (11.30010, 44.50000), source="twoway")
+    path = _write(
+        tmp_path,
+        "dir.csv",
+        "detector,time,count,lat,lon,edge_id,direction\n"
+        "wrong,2024-03-05T08:00:00Z,1,44.50100,11.30004,up,S\n"  # 2: names up, counts southbound traffic
+        "right,2024-03-05T08:00:00Z,1,44.50100,11.30004,up,N\n"  # 3
+        "plain,2024-03-05T08:00:00Z,1,44.50100,11.30004,-up,\n"  # 4: no direction: as named
+        "east,2024-03-05T08:00:00Z,1,44.50100,11.30004,up,E\n",  # 5: no segment heads east
+    )
+
+    result = import_counts(path=path, network="twoway", time_zone="Europe/Rome")
+
+    placed = dict(Sensor.objects.filter(source="dir").values_list("source_id", "road_segment_id"))
+    assert placed == {"wrong": down.pk, "right": up.pk, "plain": down.pk, "east": up.pk}
+    assert _issues(result) == [
+        (2, "wrong", "edge_id", "edge up runs 180° against the loop's direction S; placed on -up 5 m away", "warning"),
+        (5, "east", "edge_id",
+         "edge up runs 90° against the loop's direction E, and no segment of network twoway within 50 m heads that"
+         " way; kept on up", "warning"),
+    ]  # fmt: skip
+    c = result.counts
+    assert (c["sensors"].read, c["sensors"].created, c["sensors"].rejected, c["sensors"].warnings) == (4, 4, 0, 2)
+    assert (c["rows"].read, c["rows"].rejected, c["readings"].created) == (4, 0, 4)
+
+
+def test_bologna_day_loops_named_against_their_direction_are_moved(tmp_path: Path) -> None:
+    """One real day (11/01/2024) on the whole real network: every loop with a direction ends on a segment
+    heading its way (checked here with sumolib's geometry, not the import's SQL), or stays on its named edge
+    with a warning saying no segment heads its way."""
+    import sumolib
+
+    with open(COUNTS, encoding="utf-8") as fh:
+        lines = fh.readlines()
+    day = [line for line in lines[1:] if ";11/01/2024;" in line]
+    path = _write(tmp_path, "loop_counts_2024.csv", lines[0] + "".join(day))
+    net = sumolib.net.readNet(str(BOLOGNA / "joined_buslanes.net.xml"), withInternal=False)
+    _bologna_segments({e.getID() for e in net.getEdges()})
+
+    result = import_counts(path=path, network=NETWORK, time_zone="Europe/Rome")
+
+    rows = list(csv.DictReader(StringIO(lines[0] + "".join(day)), delimiter=";"))
+    assert len(rows) == 77  # 77 of the 85 loops count that day
+    edge_of = dict(Sensor.objects.filter(source="loop_counts_2024").values_list("source_id", "road_segment__source_id"))
+    assert len(edge_of) == 77
+    warnings = {i.feature_id: i.reason for i in result.issues if i.action == "warning"}
+    assert not [i for i in result.issues if i.action != "warning"]
+    compass = {"N": 0, "NE": 45, "E": 90, "SE": 135, "S": 180, "SO": 225, "O": 270, "NO": 315}
+    moved, kept = [], []
+    for r in rows:
+        loop, named = r["codice_spira"], r["edge_id"]
+        lat, lon = (float(v) for v in r["geopoint"].split(","))
+        # the file's direction, else its angle (counter-clockwise from north)
+        wanted = compass[r["direzione"]] if r["direzione"] else (360 - float(r["angolo"])) % 360
+        heading = _heading(net.getEdge(edge_of[loop]), *net.convertLonLat2XY(lon, lat))
+        agrees = abs((heading - wanted + 180) % 360 - 180) <= 67.5
+        if edge_of[loop] != named:
+            assert agrees, loop
+            assert warnings[loop].startswith(f"edge {named} runs ")
+            assert f"; placed on {edge_of[loop]} " in warnings[loop]
+            moved.append(loop)
+        elif not agrees:
+            assert warnings[loop].endswith(f"heads that way; kept on {named}"), loop
+            kept.append(loop)
+        else:
+            assert loop not in warnings
+    # Measured on this day: 27 of the 77 loops named an edge running against them and were moved; 4 stay.
+    assert (len(moved), len(kept)) == (27, 4)
+    c = result.counts
+    assert (c["sensors"].created, c["sensors"].rejected, c["sensors"].warnings) == (77, 0, len(warnings))
+    assert c["readings"].created == 24 * 77
+
+
+def _heading(edge, x: float, y: float) -> float:  # noqa: ANN001 - a sumolib edge
+    """The edge's direction (degrees clockwise from grid north) on its shape's piece nearest (x, y)."""
+    best = (float("inf"), 0.0)
+    shape = edge.getShape()
+    for (x1, y1), (x2, y2) in zip(shape, shape[1:], strict=False):
+        dx, dy = x2 - x1, y2 - y1
+        t = max(0.0, min(1.0, ((x - x1) * dx + (y - y1) * dy) / ((dx * dx + dy * dy) or 1e-9)))
+        distance = math.hypot(x - x1 - t * dx, y - y1 - t * dy)
+        best = min(best, (distance, math.degrees(math.atan2(dx, dy)) % 360))
+    return best[1]
 
 
 def test_long_file_snaps_by_coordinates_in_the_direction_of_travel(tmp_path: Path) -> None:

@@ -171,6 +171,9 @@ def _add_sensors(state: _State, detectors: list[Detector]) -> None:
             state.unplaced[d.loop_id] = (where.field, where.reason)
         else:
             placed.append((d, where))
+            if where.warning:  # placed, with a doubt (counts_place: an edge id against the direction)
+                state.issue(d.row, d.loop_id, where.field, where.reason, "warning")
+                counts.warnings += 1
     counts.rejected = len(state.unplaced)
     if not placed:
         return

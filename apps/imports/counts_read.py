@@ -34,6 +34,9 @@ LAT_COLUMNS = ("lat", "latitude")
 LON_COLUMNS = ("lon", "lng", "longitude")
 DIRECTION_COLUMNS = ("direzione", "direction")  # compass letters: N, NE, E, ..., Italian O = west
 BEARING_COLUMNS = ("bearing", "heading")  # degrees clockwise from north
+# Bologna's `angolo`: degrees COUNTER-clockwise from north (measured: 360 - angolo lies within 45° of
+# `direzione` for all 78 of the 85 loops that give both), so read as a bearing only where no direction is.
+ANGLE_CCW_COLUMNS = ("angolo",)
 NAME_COLUMNS = ("name", "nome via", "street")
 _HOUR_COLUMN = re.compile(r"^(\d{2}):00-(\d{2}):00$")
 # Italian and English compass points; O (ovest) is west.
@@ -251,15 +254,16 @@ def _bearing(cells: list[str], columns: dict[str, int]) -> float | None:
         if text not in COMPASS:
             raise _RowError(_header(columns, i), f"not a compass direction (N, NE, E, ... NO/NW): {cells[i][:20]!r}")
         return COMPASS[text]
-    i = _pick(columns, BEARING_COLUMNS)
-    if i is not None and cells[i].strip():
-        try:
-            value = float(cells[i])
-        except ValueError:
-            raise _RowError(_header(columns, i), f"not a number of degrees: {cells[i][:20]!r}") from None
-        if not math.isfinite(value):
-            raise _RowError(_header(columns, i), f"not a number of degrees: {cells[i][:20]!r}")
-        return value % 360
+    for names, sign in ((BEARING_COLUMNS, 1), (ANGLE_CCW_COLUMNS, -1)):
+        i = _pick(columns, names)
+        if i is not None and cells[i].strip():
+            try:
+                value = float(cells[i])
+            except ValueError:
+                raise _RowError(_header(columns, i), f"not a number of degrees: {cells[i][:20]!r}") from None
+            if not math.isfinite(value):
+                raise _RowError(_header(columns, i), f"not a number of degrees: {cells[i][:20]!r}")
+            return (sign * value) % 360
     return None
 
 
