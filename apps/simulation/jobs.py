@@ -146,6 +146,8 @@ def _base_routes(doc: dict[str, Any], net: Path, cache: Path, edges: EdgeMap, lo
                 f" of {d['date']}; routeSampler reached {report.count_share:.0%} of the total count,"
                 f" GEH < 5 on {report.geh_ok_share:.0%} of the counts"
             )
+        else:
+            log(f"demand: routes fitted to these {len(counts)} counts of {d['date']} earlier (cached)")
     return target
 
 
