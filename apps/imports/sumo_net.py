@@ -94,6 +94,33 @@ def _point(text: str) -> tuple[float, float]:
     return x, y
 
 
+def _feed(parser: Any, path: Path, file_name: str, what: str) -> None:
+    """Stream the file through the parser (its element handlers set by the caller), refusing any DOCTYPE or
+    entity declaration (XML entities can read local files or URLs; SUMO files have none); every failure
+    becomes an ImportFileError naming the file."""
+
+    def refuse(*_: Any) -> NoReturn:
+        raise _Refused(
+            f"line {parser.CurrentLineNumber}: has a DOCTYPE or entity declaration; {what} has none, "
+            "and XML entities can read local files or URLs, so the file is refused"
+        )
+
+    parser.StartDoctypeDeclHandler = refuse
+    parser.EntityDeclHandler = refuse
+    parser.ExternalEntityRefHandler = refuse
+    try:
+        with _open(path) as fh:
+            while chunk := fh.read(READ_CHUNK):
+                parser.Parse(chunk, False)
+            parser.Parse(b"", True)
+    except _Refused as exc:
+        raise ImportFileError(file_name, str(exc)) from None
+    except expat.ExpatError as exc:
+        raise ImportFileError(file_name, f"is not well-formed XML ({exc})") from None
+    except (OSError, EOFError) as exc:  # a truncated or corrupt gzip stream
+        raise ImportFileError(file_name, f"cannot be read ({exc})") from None
+
+
 def parse_net(path: Path, *, file_name: str) -> SumoNet:
     """Stream the file once; raise ImportFileError for a file that is not a SUMO network or is hostile."""
     net = SumoNet()
@@ -102,12 +129,6 @@ def parse_net(path: Path, *, file_name: str) -> SumoNet:
     depth = 0
     edge: _Edge | None = None  # the normal edge whose lanes are being read
     layer = "edges"
-
-    def refuse(*_: Any) -> NoReturn:
-        raise _Refused(
-            f"line {parser.CurrentLineNumber}: has a DOCTYPE or entity declaration; a SUMO network has none, "
-            "and XML entities can read local files or URLs, so the file is refused"
-        )
 
     def issue(line: int, fid: str | None, fld: str, reason: str, action: str = "rejected") -> None:
         net.issues.append(RowIssue(file_name, layer, line, fid, fld, reason, action))
@@ -189,20 +210,7 @@ def parse_net(path: Path, *, file_name: str) -> SumoNet:
 
     parser.StartElementHandler = start
     parser.EndElementHandler = end
-    parser.StartDoctypeDeclHandler = refuse
-    parser.EntityDeclHandler = refuse
-    parser.ExternalEntityRefHandler = refuse
-    try:
-        with _open(path) as fh:
-            while chunk := fh.read(READ_CHUNK):
-                parser.Parse(chunk, False)
-            parser.Parse(b"", True)
-    except _Refused as exc:
-        raise ImportFileError(file_name, str(exc)) from None
-    except expat.ExpatError as exc:
-        raise ImportFileError(file_name, f"is not well-formed XML ({exc})") from None
-    except (OSError, EOFError) as exc:  # a truncated or corrupt gzip stream
-        raise ImportFileError(file_name, f"cannot be read ({exc})") from None
+    _feed(parser, path, file_name, "a SUMO network")
     return net
 
 
@@ -396,9 +404,6 @@ def check_route_file(path: Path) -> int:
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     depth = 0
 
-    def refuse(*_: Any) -> NoReturn:
-        raise _Refused(f"line {parser.CurrentLineNumber}: has a DOCTYPE or entity declaration; a route file has none")
-
     def start(tag: str, attrs: dict[str, str]) -> None:
         nonlocal depth, routes
         depth += 1
@@ -413,20 +418,7 @@ def check_route_file(path: Path) -> int:
 
     parser.StartElementHandler = start
     parser.EndElementHandler = end
-    parser.StartDoctypeDeclHandler = refuse
-    parser.EntityDeclHandler = refuse
-    parser.ExternalEntityRefHandler = refuse
-    try:
-        with _open(path) as fh:
-            while chunk := fh.read(READ_CHUNK):
-                parser.Parse(chunk, False)
-            parser.Parse(b"", True)
-    except _Refused as exc:
-        raise ImportFileError(path.name, str(exc)) from None
-    except expat.ExpatError as exc:
-        raise ImportFileError(path.name, f"is not well-formed XML ({exc})") from None
-    except (OSError, EOFError) as exc:
-        raise ImportFileError(path.name, f"cannot be read ({exc})") from None
+    _feed(parser, path, path.name, "a route file")
     if routes == 0:
         raise ImportFileError(path.name, "has no <route> with edges: nothing to fit counts with")
     return routes
