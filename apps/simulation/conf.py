@@ -51,3 +51,19 @@ def engine() -> str:
 def runs_root() -> Path:
     """Where a run's SUMO inputs and outputs are written while it runs (kept for inspection)."""
     return Path(_setting("CITYTWIN_SCENARIO_RUNS_DIR", str(Path(settings.BASE_DIR) / "var" / "runs")))
+
+
+# The car fleet when a scenario does not give one: a planning assumption of roughly the passenger car
+# stock of a Nordic capital in the mid-2020s (mostly petrol, a quarter diesel, a few percent electric).
+# Set the city's own figures with CITYTWIN_FLEET="petrol=0.6,diesel=0.3,electric=0.1".
+DEFAULT_FLEET = {"petrol": 0.62, "diesel": 0.30, "electric": 0.08}
+
+
+def default_fleet() -> dict[str, float]:
+    raw = _setting("CITYTWIN_FLEET", "")
+    if not raw:
+        return dict(DEFAULT_FLEET)
+    shares = {k.strip(): float(v) for k, v in (part.split("=", 1) for part in raw.split(",") if part.strip())}
+    if set(shares) != set(DEFAULT_FLEET) or abs(sum(shares.values()) - 1.0) > 1e-6:
+        raise ValueError(f"CITYTWIN_FLEET must give petrol, diesel and electric shares adding up to 1, not {raw!r}")
+    return shares

@@ -20,7 +20,7 @@ from . import conf
 from .sumo.network import DRIVABLE
 
 DAY_S = 24 * 3600
-EDIT_TYPES = ("close_segment", "speed_limit", "lanes", "demand_scale")
+EDIT_TYPES = ("close_segment", "speed_limit", "lanes", "demand_scale", "ev_share", "add_charging_station")
 SEGMENT_EDITS = ("close_segment", "speed_limit", "lanes")
 
 
@@ -94,11 +94,66 @@ class DemandScaleEdit(serializers.Serializer):
         return attrs
 
 
+class EvShareEdit(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["ev_share"])
+    share = serializers.FloatField(min_value=0.0, max_value=1.0, help_text="Share of the cars that are electric.")
+
+
+class ChargingStationEdit(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["add_charging_station"])
+    segment = serializers.IntegerField(min_value=1)
+    position_m = serializers.FloatField(default=0.0, min_value=0.0, max_value=10000.0)
+    power_kw = serializers.FloatField(default=22.0, min_value=2.0, max_value=400.0)
+    points = serializers.IntegerField(default=2, min_value=1, max_value=50)
+
+
+EDIT_SERIALIZERS: dict[str, type[serializers.Serializer]] = {
+    "demand_scale": DemandScaleEdit,
+    "ev_share": EvShareEdit,
+    "add_charging_station": ChargingStationEdit,
+}
+
+
+class FleetDocument(serializers.Serializer):
+    petrol = serializers.FloatField(min_value=0.0, max_value=1.0)
+    diesel = serializers.FloatField(min_value=0.0, max_value=1.0)
+    electric = serializers.FloatField(min_value=0.0, max_value=1.0)
+    classes = serializers.DictField(
+        child=serializers.RegexField(r"^HBEFA4/PC_(petrol|diesel)_[A-Za-z0-9_-]{1,40}$"),
+        required=False,
+        help_text="HBEFA 4 emission class per fuel, e.g. {'diesel': 'HBEFA4/PC_diesel_Euro-5'}.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        total = attrs["petrol"] + attrs["diesel"] + attrs["electric"]
+        if abs(total - 1.0) > 1e-6:
+            raise serializers.ValidationError(f"the shares must add up to 1 (they add up to {total:g})")
+        for fuel, name in attrs.get("classes", {}).items():
+            if fuel not in ("petrol", "diesel") or f"_{fuel}_" not in name:
+                raise serializers.ValidationError({"classes": [f"{fuel!r}: {name!r} is not a {fuel} car class"]})
+        return attrs
+
+
+class ChargingDocument(serializers.Serializer):
+    threshold = serializers.FloatField(
+        default=0.2, min_value=0.0, max_value=1.0, help_text="Charge on the way below this state of charge."
+    )
+    target = serializers.FloatField(
+        default=0.8, min_value=0.1, max_value=1.0, help_text="State of charge a stop charges to."
+    )
+    search_radius_m = serializers.FloatField(default=500.0, min_value=0.0, max_value=5000.0)
+    max_stop_min = serializers.FloatField(default=30.0, min_value=1.0, max_value=240.0)
+    destination_kw = serializers.FloatField(
+        default=11.0, min_value=1.0, max_value=50.0, help_text="Charging power at home or work."
+    )
+
+
 @extend_schema_field(
     {
         "type": "object",
         "description": "close_segment {segment}, speed_limit {segment, kmh}, lanes {segment, lanes}, "
-        "demand_scale {factor, district?, direction?}",
+        "demand_scale {factor, district?, direction?}, ev_share {share}, "
+        "add_charging_station {segment, position_m, power_kw, points}",
         "properties": {"type": {"type": "string", "enum": list(EDIT_TYPES)}},
         "required": ["type"],
     }
@@ -109,7 +164,7 @@ class EditField(serializers.Field):
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         if not isinstance(data, dict) or data.get("type") not in EDIT_TYPES:
             self.fail("invalid")
-        serializer = (DemandScaleEdit if data["type"] == "demand_scale" else SegmentEdit)(data=data)
+        serializer = EDIT_SERIALIZERS.get(data["type"], SegmentEdit)(data=data)
         if not serializer.is_valid():
             raise serializers.ValidationError(serializer.errors)
         return dict(serializer.validated_data)
@@ -131,6 +186,14 @@ class ScenarioDocument(serializers.Serializer):
         child=serializers.IntegerField(min_value=0, max_value=2**31 - 1), default=lambda: [1], min_length=1
     )
     base = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    energy = serializers.BooleanField(
+        default=True, help_text="Emissions, electric cars, charging and the grid (false: traffic only)."
+    )
+    fleet = FleetDocument(required=False, help_text="Shares of the car fleet; default the city's (conf).")
+    charging = ChargingDocument(required=False)
+    day = serializers.DateField(
+        required=False, help_text="The day building loads follow; default the counts' date, else today."
+    )
 
     def validate_network(self, value: str) -> str:
         names = network_names()
@@ -158,10 +221,20 @@ class ScenarioDocument(serializers.Serializer):
         if attrs["end"] - attrs["begin"] > conf.max_window_s():
             raise serializers.ValidationError({"end": [f"the window may be at most {conf.max_window_s()} s long"]})
         attrs.setdefault("time_zone", local_time_zone())
+        attrs["fleet"] = dict(attrs.get("fleet") or conf.default_fleet())
+        attrs["charging"] = dict(attrs.get("charging") or ChargingDocument(data={}).run_validation({}))
+        day = attrs.get("day") or attrs["demand"].get("date") or _today(attrs["time_zone"])
+        attrs["day"] = day if isinstance(day, str) else day.isoformat()
         _check_edits(attrs)
         if attrs["demand"]["source"] == "counts":
             _check_counts(attrs)
         return attrs
+
+
+def _today(time_zone: str) -> str:
+    from django.utils import timezone
+
+    return timezone.now().astimezone(zoneinfo.ZoneInfo(time_zone)).date().isoformat()
 
 
 def _check_edits(doc: dict[str, Any]) -> None:
@@ -178,7 +251,15 @@ def _check_edits(doc: dict[str, Any]) -> None:
         District.objects.filter(id__in={e["district"] for e in edits if "district" in e}).values_list("id", flat=True)
     )
     changed: dict[int, str] = {}
+    if sum(1 for e in edits if e["type"] == "ev_share") > 1:
+        errors["ev_share"] = ["at most one ev_share edit"]
     for index, edit in enumerate(edits):
+        if edit["type"] == "add_charging_station":
+            if edit["segment"] not in known:
+                errors[str(index)] = {
+                    "segment": [f"segment {edit['segment']} is not a drivable segment of network {doc['network']!r}"]
+                }
+            continue
         if "segment" in edit:
             segment = edit["segment"]
             if segment not in known:
@@ -195,8 +276,12 @@ def _check_edits(doc: dict[str, Any]) -> None:
             changed.setdefault(segment, edit["type"])
         elif "district" in edit and edit["district"] not in districts:
             errors[str(index)] = {"district": [f"no district {edit['district']}"]}
+    closed_set = {s for s, kind in changed.items() if kind == "close_segment"}
+    for index, edit in enumerate(edits):
+        if edit["type"] == "add_charging_station" and edit["segment"] in closed_set:
+            errors[str(index)] = {"segment": [f"segment {edit['segment']} is closed in this scenario"]}
     if not errors:
-        closed = sorted(s for s, kind in changed.items() if kind == "close_segment")
+        closed = sorted(closed_set)
         cut_off = _districts_cut_off(doc["network"], closed)
         if cut_off:
             errors["closures"] = [f"closing these segments leaves no way out of {', '.join(cut_off)}"]

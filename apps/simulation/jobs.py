@@ -24,7 +24,7 @@ from apps.jobs.services import Progress
 from apps.roads.models import RoadNetwork, RoadSegment
 from apps.roads.networks import CITY, net_path, route_paths
 
-from . import conf
+from . import conf, energy
 from .counts import observed_counts
 from .models import SeedRun
 from .results import store_seed_results
@@ -231,23 +231,29 @@ def run_seed(job: Job, progress: Progress) -> dict[str, Any]:
     step(4, "preparing the demand")
     routes = _base_routes(doc, base, cache, edges, progress.log)
     closed = {edges.edge(e["segment"]) for e in doc["edits"] if e["type"] == "close_segment"}
+    power = energy.prepare_seed(run, doc, net, edges.edge, work, seed, progress.log) if doc.get("energy") else None
     transformed = edits.transform_routes(
-        routes, work / "routes.rou.xml", closed_edges=closed, factor_for=_factor_for(doc, edges), seed=seed
-    )
+        routes, work / "routes.rou.xml", closed_edges=closed, factor_for=_factor_for(doc, edges), seed=seed,
+        vehicle_hook=power.hook if power else None,
+    )  # fmt: skip
     seed_run.demand = dataclasses.asdict(transformed)
     progress.log(f"demand for this run: {transformed}")
+    if power:
+        progress.log(f"fleet of this seed: {power.tally}")
 
     additional = outputs.edgedata_additional(
-        work / "outputs.add.xml", work / "edgedata.xml", period_s=doc["interval"], begin=doc["begin"], end=doc["end"]
-    )
+        work / "outputs.add.xml", work / "edgedata.xml", period_s=doc["interval"], begin=doc["begin"], end=doc["end"],
+        emissions_file=power.emissions_file if power else None,
+    )  # fmt: skip
+    # the fleet's types must be loaded before the routes that use them: additional files load first
     spec = SimulationSpec(
         net_file=net,
         route_files=(work / "routes.rou.xml",),
-        additional_files=(additional,),
+        additional_files=(power.additional, additional) if power else (additional,),
         begin_s=doc["begin"],
         end_s=doc["end"],
         seed=seed,
-        options=outputs.run_options(statistics_file=work / "statistics.xml"),
+        options=outputs.run_options(statistics_file=work / "statistics.xml") + (power.options if power else ()),
     )
     span = float(doc["end"] - doc["begin"])
 
@@ -264,11 +270,21 @@ def run_seed(job: Job, progress: Progress) -> dict[str, Any]:
 
     step(PREPARE + SIMULATE, "storing the results")
     stats = outputs.read_statistics(work / "statistics.xml")
-    rows, totals = _segment_rows(outputs.read_edgedata(work / "edgedata.xml"), edges)
-    kpis = {**_kpis(stats), **totals, **{f"demand_{k}": v for k, v in seed_run.demand.items()}}
+    emitted: dict[tuple[int, int], list[float]] = {}
+    energy_kpis: dict[str, float] = {}
+    if power:
+        owners = outputs.internal_edge_owners(net)
+        emitted, energy_kpis = energy.emission_totals(power.emissions_file, lambda e: edges.segment(owners.get(e, e)))
+        energy_kpis.update(energy.collect_seed(power, doc, seed, edges.segment))
+    rows, totals = _segment_rows(
+        outputs.read_edgedata(work / "edgedata.xml"), edges, emitted, int(doc["interval"]), int(doc["end"])
+    )
+    kpis = {**_kpis(stats), **totals, **energy_kpis, **{f"demand_{k}": v for k, v in seed_run.demand.items()}}
     kpis["wall_seconds"] = round(outcome.wall_seconds, 2)
     seed_run.network_hash = run.network_hash
-    written = store_seed_results(seed_run, rows, kpis)
+    written = store_seed_results(
+        seed_run, rows, kpis, stations=power.station_rows if power else None, ev_trips=power.ev_rows if power else None
+    )
     progress.log(f"stored {written} segment results")
     return {"run": run.pk, "seed": seed, "segment_results": written, "kpis": kpis}
 
@@ -278,10 +294,15 @@ def _clock(seconds: float) -> str:
     return f"{s // 3600:02d}:{s % 3600 // 60:02d}"
 
 
-def _segment_rows(intervals: Iterable[Any], edges: EdgeMap) -> tuple[list[tuple[Any, ...]], dict[str, float]]:
+def _segment_rows(
+    intervals: Iterable[Any], edges: EdgeMap, emitted: dict[tuple[int, int], list[float]], period: int, window_end: int
+) -> tuple[list[tuple[Any, ...]], dict[str, float]]:
     """Rows for store_seed_results. A segment's vehicles in an interval are those that passed its start:
-    drove onto it or were inserted on it (what a loop counts); its flow is those per hour."""
+    drove onto it or were inserted on it (what a loop counts); its flow is those per hour. `emitted`: the
+    emissions per (segment, interval begin), popped into the rows; what is left (a segment only crossed
+    at a junction in an interval) becomes a row of its own with no traffic."""
     rows = []
+    none = [0.0] * 5
     vehicle_km = vehicle_hours = 0.0
     for i in intervals:
         segment = edges.segment(i.edge_id)
@@ -296,8 +317,12 @@ def _segment_rows(intervals: Iterable[Any], edges: EdgeMap) -> tuple[list[tuple[
                 segment, int(i.begin), int(i.end), passed, passed * 3600.0 / max(i.end - i.begin, 1e-9),
                 None if i.speed is None else i.speed * 3.6, i.traveltime, i.waiting_time or 0.0,
                 i.density or 0.0, i.occupancy or 0.0, i.sampled_seconds,
+                *emitted.pop((segment, int(i.begin)), none),
             )
         )  # fmt: skip
+    for (segment, begin), values in emitted.items():
+        end = min(begin + period, window_end)
+        rows.append((segment, begin, end, 0, 0.0, None, None, 0.0, 0.0, 0.0, 0.0, *values))
     return rows, {"vehicle_km": round(vehicle_km, 1), "vehicle_hours": round(vehicle_hours, 2)}
 
 

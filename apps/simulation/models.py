@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
-from django.db import models
+from django.contrib.gis.db import models
 
 
 class Scenario(models.Model):
@@ -62,6 +62,9 @@ class ScenarioRun(models.Model):
     error = models.TextField(blank=True)
     kpis = models.JSONField(default=dict, blank=True, help_text="Means over seeds, with their 95 % intervals.")
     calibration = models.JSONField(null=True, blank=True, help_text="share_geh_below_5, r2, count; null: no counts.")
+    grid = models.JSONField(
+        null=True, blank=True, help_text="The grid model's summary (note, substations); null: no energy."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -104,6 +107,13 @@ class SegmentResult(models.Model):
     density = models.FloatField(default=0, help_text="Vehicles per km.")
     occupancy = models.FloatField(default=0, help_text="Percent.")
     sampled_seconds = models.FloatField(default=0)
+    # From the emissions edgeData (HBEFA 4 for combustion cars, SUMO's energy model for electric ones); what
+    # cars emit or use crossing a junction counts on the segment they come from.
+    co2_g = models.FloatField(default=0)
+    nox_mg = models.FloatField(default=0)
+    pmx_mg = models.FloatField(default=0)
+    fuel_ml = models.FloatField(default=0)
+    electricity_wh = models.FloatField(default=0, help_text="Used by electric cars, net of regeneration.")
 
     class Meta:
         constraints = [
@@ -135,3 +145,106 @@ class CalibrationRow(models.Model):
 
     def __str__(self) -> str:
         return f"segment {self.segment_id} at {self.hour_begin} s: GEH {self.geh:.1f}"
+
+
+class ChargingStation(models.Model):
+    """A charging station of a run as placed in SUMO: a stored asset (charging_station) or an
+    add_charging_station edit. `placed` is False where no car lane was near enough to put it on."""
+
+    run = models.ForeignKey(ScenarioRun, on_delete=models.CASCADE, related_name="charging_stations")
+    key = models.CharField(max_length=32, help_text="asset-<id> or edit-<n>; SUMO's id of it.")
+    name = models.CharField(max_length=255, blank=True)
+    asset_id = models.BigIntegerField(null=True, blank=True)
+    segment_id = models.BigIntegerField(null=True, blank=True)
+    geom = models.PointField(srid=4326)
+    power_kw = models.FloatField()
+    points = models.PositiveSmallIntegerField()
+    placed = models.BooleanField(default=True)
+    substation_key = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        ordering = ["run", "key"]
+        constraints = [models.UniqueConstraint(fields=["run", "key"], name="charging_station_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.key} of run #{self.run_id}"
+
+
+class StationEnergy(models.Model):
+    """Energy a charging station put into cars in one interval of one seed (SUMO's charging station output)."""
+
+    seed_run = models.ForeignKey(SeedRun, on_delete=models.CASCADE, related_name="station_energy")
+    station = models.CharField(max_length=32)
+    interval_begin = models.IntegerField()
+    interval_end = models.IntegerField()
+    energy_wh = models.FloatField()
+    vehicles = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["seed_run", "station", "interval_begin"], name="station_energy_unique")
+        ]
+
+
+class EvTrip(models.Model):
+    """One electric car of one seed: its battery at departure and arrival, energy used, where it charged.
+    A car that did not charge at a station recharges at its destination: the building nearest the end of
+    its trip, on that building's substation (docs/energy.md)."""
+
+    seed_run = models.ForeignKey(SeedRun, on_delete=models.CASCADE, related_name="ev_trips")
+    vehicle = models.CharField(max_length=64)
+    depart_s = models.FloatField()
+    arrival_s = models.FloatField(null=True, help_text="Null: still driving at the end of the window.")
+    route_length_m = models.FloatField(default=0)
+    soc_depart = models.FloatField()
+    soc_arrival = models.FloatField()
+    used_wh = models.FloatField(help_text="Battery energy used for driving, net of regeneration.")
+    charged_wh = models.FloatField(default=0, help_text="Charged at a charging station on the way.")
+    station = models.CharField(max_length=32, blank=True)
+    building_id = models.BigIntegerField(null=True, blank=True, help_text="Where it recharges: the nearest building.")
+    substation_key = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["seed_run", "vehicle"], name="ev_trip_unique")]
+
+
+class GridSubstation(models.Model):
+    """A substation of the grid model a run was computed on, with its service area and its peak; synthetic
+    where the city's power data could not serve its buildings (apps.energy.grid)."""
+
+    run = models.ForeignKey(ScenarioRun, on_delete=models.CASCADE, related_name="substations")
+    key = models.CharField(max_length=32)
+    name = models.CharField(max_length=255, blank=True)
+    asset_id = models.BigIntegerField(null=True, blank=True)
+    synthetic = models.BooleanField(default=False)
+    capacity_kva = models.FloatField()
+    capacity_source = models.CharField(max_length=16)
+    geom = models.PointField(srid=4326)
+    area = models.GeometryField(srid=4326, null=True)
+    buildings = models.PositiveIntegerField(default=0)
+    peak_kw = models.FloatField(default=0)
+    peak_loading_pct = models.FloatField(default=0)
+    overload_hours = models.FloatField(default=0, help_text="Hours of the window above 100 % loading.")
+
+    class Meta:
+        ordering = ["run", "key"]
+        constraints = [models.UniqueConstraint(fields=["run", "key"], name="grid_substation_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.key} of run #{self.run_id}"
+
+
+class SubstationLoad(models.Model):
+    """A substation's load and transformer loading in one interval (mean over the run's seeds)."""
+
+    substation = models.ForeignKey(GridSubstation, on_delete=models.CASCADE, related_name="loads")
+    interval_begin = models.IntegerField()
+    interval_end = models.IntegerField()
+    buildings_kw = models.FloatField()
+    stations_kw = models.FloatField()
+    destinations_kw = models.FloatField(help_text="Electric cars recharging at their destination.")
+    loading_pct = models.FloatField(null=True, help_text="Null: the power flow did not converge.")
+
+    class Meta:
+        ordering = ["substation", "interval_begin"]
+        constraints = [models.UniqueConstraint(fields=["substation", "interval_begin"], name="substation_load_unique")]

@@ -13,7 +13,7 @@ from typing import Any
 from django.db import connection, transaction
 
 from .counts import observed_counts
-from .models import CalibrationRow, ScenarioRun, SeedRun, SegmentResult
+from .models import CalibrationRow, EvTrip, ScenarioRun, SeedRun, SegmentResult, StationEnergy
 
 SEGMENT_COLUMNS = (
     "seed_run_id",
@@ -28,7 +28,17 @@ SEGMENT_COLUMNS = (
     "density",
     "occupancy",
     "sampled_seconds",
+    "co2_g",
+    "nox_mg",
+    "pmx_mg",
+    "fuel_ml",
+    "electricity_wh",
 )
+STATION_COLUMNS = ("seed_run_id", "station", "interval_begin", "interval_end", "energy_wh", "vehicles")
+EV_TRIP_COLUMNS = (
+    "seed_run_id", "vehicle", "depart_s", "arrival_s", "route_length_m", "soc_depart", "soc_arrival", "used_wh",
+    "charged_wh", "station", "building_id", "substation_key",
+)  # fmt: skip
 
 # Two-sided 95 % Student t quantiles by degrees of freedom (n seeds - 1); beyond 30, the normal 1.96.
 _T95 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
@@ -36,18 +46,34 @@ _T95 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2
         2.045, 2.042]  # fmt: skip
 
 
-@transaction.atomic
-def store_seed_results(seed_run: SeedRun, rows: Iterable[tuple[Any, ...]], kpis: dict[str, Any]) -> int:
-    """Replace the seed run's segment results with `rows` (tuples in SEGMENT_COLUMNS order after the seed
-    run id) and record its KPIs. Returns the rows written."""
-    SegmentResult.objects.filter(seed_run=seed_run).delete()
+def _copy(table: str, columns: tuple[str, ...], seed_run: SeedRun, rows: Iterable[tuple[Any, ...]]) -> int:
     written = 0
-    with connection.cursor() as cursor:
-        copy_sql = f"COPY simulation_segmentresult ({', '.join(SEGMENT_COLUMNS)}) FROM STDIN"
-        with cursor.cursor.copy(copy_sql) as copy:
-            for row in rows:
-                copy.write_row((seed_run.pk, *row))
-                written += 1
+    sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+        for row in rows:
+            copy.write_row((seed_run.pk, *row))
+            written += 1
+    return written
+
+
+@transaction.atomic
+def store_seed_results(
+    seed_run: SeedRun,
+    rows: Iterable[tuple[Any, ...]],
+    kpis: dict[str, Any],
+    *,
+    stations: Iterable[tuple[Any, ...]] | None = None,
+    ev_trips: Iterable[tuple[Any, ...]] | None = None,
+) -> int:
+    """Replace the seed run's results with `rows` (tuples in SEGMENT_COLUMNS order after the seed run id),
+    its stations' energy and its electric cars' trips (STATION_COLUMNS, EV_TRIP_COLUMNS without the last,
+    likewise), and record its KPIs. Returns the segment rows written."""
+    SegmentResult.objects.filter(seed_run=seed_run).delete()
+    StationEnergy.objects.filter(seed_run=seed_run).delete()
+    EvTrip.objects.filter(seed_run=seed_run).delete()
+    written = _copy("simulation_segmentresult", SEGMENT_COLUMNS, seed_run, rows)
+    _copy("simulation_stationenergy", STATION_COLUMNS, seed_run, stations or ())
+    _copy("simulation_evtrip", EV_TRIP_COLUMNS, seed_run, ((*r, "") for r in ev_trips or ()))
     seed_run.kpis = kpis
     seed_run.save(update_fields=["kpis", "network_hash", "demand"])
     return written

@@ -48,7 +48,9 @@ _AGGREGATE = """
            sum(r.sampled_seconds * r.travel_time_s) / nullif(sum(r.sampled_seconds) FILTER (WHERE r.travel_time_s IS NOT NULL), 0)
                AS travel_time_s,
            sum(r.waiting_time_s) / %(seeds)s AS waiting_time_s,
-           sum(r.density * (r.interval_end - r.interval_begin)) / (%(duration)s * %(seeds)s) AS density
+           sum(r.density * (r.interval_end - r.interval_begin)) / (%(duration)s * %(seeds)s) AS density,
+           sum(r.co2_g) / %(seeds)s AS co2_g, sum(r.nox_mg) / %(seeds)s AS nox_mg, sum(r.pmx_mg) / %(seeds)s AS pmx_mg,
+           sum(r.fuel_ml) / %(seeds)s AS fuel_ml, sum(r.electricity_wh) / %(seeds)s AS electricity_wh
     FROM simulation_segmentresult r JOIN simulation_seedrun s ON s.id = r.seed_run_id
     WHERE s.run_id = %(run)s AND (%(interval)s::int IS NULL OR r.interval_begin = %(interval)s::int)
     GROUP BY r.segment_id
@@ -57,7 +59,8 @@ _AGGREGATE = """
 
 def results_sql(run: ScenarioRun, interval: int | None) -> tuple[str, dict[str, Any]]:
     """SQL (named params) of the run's per-segment results in a period: segment_id, flow_veh_h, speed_kmh,
-    travel_time_s, waiting_time_s, density. For the GeoJSON here and the vector tiles (apps.tiles)."""
+    travel_time_s, waiting_time_s, density, and (energy runs; 0 otherwise) co2_g, nox_mg, pmx_mg, fuel_ml,
+    electricity_wh summed over the period (means over seeds). For the GeoJSON here and the vector tiles (apps.tiles)."""
     return _AGGREGATE, _aggregate_params(run, interval)
 
 
@@ -95,8 +98,11 @@ def segments_geojson(run: ScenarioRun, *, interval: int | None, bbox: tuple[floa
     """A FeatureCollection: one feature per segment with results in the period."""
     props = ", ".join(
         f"'{name}', {_round('a.' + name)}"
-        for name in ("flow_veh_h", "speed_kmh", "travel_time_s", "waiting_time_s", "density")
-    )
+        for name in (
+            "flow_veh_h", "speed_kmh", "travel_time_s", "waiting_time_s", "density", "co2_g", "nox_mg", "pmx_mg",
+            "fuel_ml", "electricity_wh",
+        )
+    )  # fmt: skip
     sql = f"""
         SELECT json_build_object('type', 'FeatureCollection', 'run', %(run)s, 'interval', %(interval)s::int,
                'features', coalesce(json_agg(json_build_object(
@@ -196,3 +202,66 @@ def describe_edit(edit: dict[str, Any], names: dict[int, str]) -> str:
     if "district" in edit:
         return f"demand x{edit['factor']:g} for trips {edit.get('direction', 'both')} district {edit['district']}"
     return f"demand x{edit['factor']:g} city-wide"
+
+
+def substations_geojson(run: ScenarioRun) -> str:
+    """The run's grid: one feature per substation (its point; its service area as `area`), with capacity,
+    peak load and loading, hours above 100 %, and its loading time series (`series`: interval begin,
+    buildings/stations/destinations kW, loading %)."""
+    sql = f"""
+        SELECT json_build_object('type', 'FeatureCollection', 'run', %(run)s, 'grid', r.grid,
+               'features', coalesce((
+                   SELECT json_agg(json_build_object(
+                       'type', 'Feature', 'id', g.key,
+                       'geometry', ST_AsGeoJSON(g.geom, {GEOJSON_DECIMALS})::json,
+                       'properties', json_build_object(
+                           'key', g.key, 'name', g.name, 'synthetic', g.synthetic, 'capacity_kva', g.capacity_kva,
+                           'capacity_source', g.capacity_source, 'buildings', g.buildings,
+                           'peak_kw', round(g.peak_kw::numeric, 1),
+                           'peak_loading_pct', round(g.peak_loading_pct::numeric, 1),
+                           'overload_hours', g.overload_hours,
+                           'area', ST_AsGeoJSON(g.area, {GEOJSON_DECIMALS})::json,
+                           'series', (SELECT json_agg(json_build_object(
+                                          'begin', l.interval_begin, 'end', l.interval_end,
+                                          'buildings_kw', round(l.buildings_kw::numeric, 2),
+                                          'stations_kw', round(l.stations_kw::numeric, 2),
+                                          'destinations_kw', round(l.destinations_kw::numeric, 2),
+                                          'loading_pct', round(l.loading_pct::numeric, 2)) ORDER BY l.interval_begin)
+                                      FROM simulation_substationload l WHERE l.substation_id = g.id)
+                       )) ORDER BY g.key)
+                   FROM simulation_gridsubstation g WHERE g.run_id = r.id), '[]'::json))::text
+        FROM simulation_scenariorun r WHERE r.id = %(run)s
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"run": run.pk})
+        return str(cursor.fetchone()[0])
+
+
+def charging_stations_geojson(run: ScenarioRun) -> str:
+    """The run's charging stations with the energy each put into cars over the window (mean over seeds,
+    kWh), the cars it charged, and per interval (`series`)."""
+    sql = f"""
+        WITH seeds AS (SELECT greatest(count(*), 1) AS n FROM simulation_seedrun WHERE run_id = %(run)s),
+        energy AS (
+            SELECT e.station, e.interval_begin, sum(e.energy_wh) / (SELECT n FROM seeds) AS wh,
+                   sum(e.vehicles)::float / (SELECT n FROM seeds) AS vehicles
+            FROM simulation_stationenergy e JOIN simulation_seedrun s ON s.id = e.seed_run_id
+            WHERE s.run_id = %(run)s GROUP BY 1, 2
+        )
+        SELECT json_build_object('type', 'FeatureCollection', 'run', %(run)s,
+               'features', coalesce(json_agg(json_build_object(
+                   'type', 'Feature', 'id', c.key,
+                   'geometry', ST_AsGeoJSON(c.geom, {GEOJSON_DECIMALS})::json,
+                   'properties', json_build_object(
+                       'key', c.key, 'name', c.name, 'asset', c.asset_id, 'segment', c.segment_id,
+                       'power_kw', c.power_kw, 'points', c.points, 'placed', c.placed, 'substation', c.substation_key,
+                       'energy_kwh', coalesce((SELECT round((sum(wh) / 1000)::numeric, 3) FROM energy WHERE station = c.key), 0),
+                       'vehicles', coalesce((SELECT round(sum(vehicles)::numeric, 1) FROM energy WHERE station = c.key), 0),
+                       'series', (SELECT json_agg(json_build_object('begin', interval_begin, 'kwh', round((wh / 1000)::numeric, 3))
+                                                  ORDER BY interval_begin) FROM energy WHERE station = c.key)
+                   )) ORDER BY c.key), '[]'::json))::text
+        FROM simulation_chargingstation c WHERE c.run_id = %(run)s
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"run": run.pk})
+        return str(cursor.fetchone()[0])

@@ -161,6 +161,18 @@ def cancel_run(*, run: ScenarioRun) -> ScenarioRun:
     return run
 
 
+def _grid_of(run: ScenarioRun) -> dict[str, Any]:
+    """The run's grid results; a failure there leaves the traffic results standing and says why."""
+    from .grid import compute_grid
+
+    try:
+        with transaction.atomic():
+            return compute_grid(run)
+    except Exception as exc:  # the grid is a second opinion on finished traffic results: keep those
+        log.exception("grid of scenario run #%s failed", run.pk)
+        return {"error": f"the grid could not be computed: {exc}"[:500]}
+
+
 def settle_run(run_id: int) -> str:
     """Set the run's state from its seed jobs (called after each seed job ends, and on cancel). When the
     last seed has succeeded, the run's KPIs and calibration are computed, once."""
@@ -182,6 +194,11 @@ def settle_run(run_id: int) -> str:
         if all(s == JobState.SUCCEEDED for s in finals):
             run.kpis = aggregate_kpis(run)
             run.calibration = calibrate(run)
+            if run.document.get("energy"):
+                run.grid = _grid_of(run)
+                if "peak_substation_loading_pct" in run.grid:
+                    peak = run.grid["peak_substation_loading_pct"]
+                    run.kpis["peak_substation_loading_pct"] = {"mean": peak, "ci95": None, "seeds": []}
             run.state = RunState.SUCCEEDED
         elif JobState.FAILED in finals:
             run.state = RunState.FAILED
@@ -190,6 +207,6 @@ def settle_run(run_id: int) -> str:
         else:
             run.state = RunState.CANCELLED
         run.finished_at = timezone.now()
-        run.save(update_fields=["kpis", "calibration", "state", "error", "finished_at"])
+        run.save(update_fields=["kpis", "calibration", "grid", "state", "error", "finished_at"])
         log.info("scenario run #%s %s", run.pk, run.state)
         return run.state

@@ -58,7 +58,7 @@ class RunSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ScenarioRun
-        fields = ("id", "scenario", "scenario_name", "state", "progress", "error", "kpis", "calibration", "seeds",
+        fields = ("id", "scenario", "scenario_name", "state", "progress", "error", "kpis", "calibration", "grid", "seeds",
                   "intervals", "network", "network_hash", "base_runs", "document", "created_at", "finished_at")  # fmt: skip
         read_only_fields = fields
 

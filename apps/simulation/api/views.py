@@ -24,10 +24,12 @@ from ..models import RunState, Scenario, ScenarioRun
 from ..selectors import (
     calibration_rows,
     can_plan,
+    charging_stations_geojson,
     difference_geojson,
     runs_visible_to,
     scenarios_visible_to,
     segments_geojson,
+    substations_geojson,
 )
 from ..services import cancel_run, create_scenario, duplicate_scenario, start_run, update_scenario
 from .serializers import RunSerializer, ScenarioSerializer
@@ -192,6 +194,19 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
             raise serializers.ValidationError({"against": [f"run {other.pk} has other intervals"]})
         body = difference_geojson(run, other, interval=_interval(request, run), bbox=_bbox(request))
         return HttpResponse(body, content_type=GEOJSON)
+
+    @extend_schema(responses={(200, GEOJSON): OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["get"])
+    def substations(self, request: Request, pk: str | None = None, format: str | None = None) -> HttpResponse:  # noqa: A002
+        """The grid of an energy run: substations with peak_loading_pct, overload_hours, their service area
+        and their loading time series (empty until the run has finished)."""
+        return HttpResponse(substations_geojson(self.get_object()), content_type=GEOJSON)
+
+    @extend_schema(responses={(200, GEOJSON): OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["get"], url_path="charging-stations")
+    def charging_stations(self, request: Request, pk: str | None = None, format: str | None = None) -> HttpResponse:  # noqa: A002
+        """The run's charging stations with the energy each delivered (kWh, mean over seeds) per interval."""
+        return HttpResponse(charging_stations_geojson(self.get_object()), content_type=GEOJSON)
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["get"])

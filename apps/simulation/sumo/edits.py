@@ -100,13 +100,15 @@ def transform_routes(
     closed_edges: set[str],
     factor_for: Callable[[str, str], float],
     seed: int,
+    vehicle_hook: Callable[[ET.Element, list[str]], ET.Element] | None = None,
 ) -> TransformReport:
     """Apply a scenario's edits to a route file, streamed. A vehicle whose first or last edge is closed is
     dropped; one whose route passes a closed edge becomes a trip from its first to its last edge (SUMO
     routes it at insertion on the edited network). Demand is then scaled by factor_for(first, last): a
     vehicle is written floor(f) times plus once more with probability frac(f) (seeded), copies with the
     same depart and new ids "<id>.s<k>"; a flow's number or rate is scaled instead. Handles vehicles with
-    an embedded route, vehicles referencing a <route id>, trips, and flows of either kind."""
+    an embedded route, vehicles referencing a <route id>, trips, and flows of either kind. vehicle_hook
+    (element, route edges) -> element, where given, finishes each element written (the fleet's types)."""
     rng = random.Random(seed)  # noqa: S311 - reproducible sampling, not security
     routes: dict[str, list[str]] = {}
     tally = dict.fromkeys(("read", "written", "added", "scaled_out", "dropped", "rerouted"), 0)
@@ -129,8 +131,8 @@ def transform_routes(
                     _write(out, element)
             elif element.tag in ("vehicle", "trip", "flow"):
                 tally["read"] += 1
-                for written in _transform(element, routes, closed_edges, factor_for, rng, tally):
-                    _write(out, written)
+                for written, edges in _transform(element, routes, closed_edges, factor_for, rng, tally):
+                    _write(out, written if vehicle_hook is None else vehicle_hook(written, edges))
                     tally["written"] += 1
             elif element.tag == "routeDistribution":
                 raise DemandError(f"{routes_in}: routeDistribution is not supported")
@@ -154,8 +156,9 @@ def _transform(
     factor_for: Callable[[str, str], float],
     rng: random.Random,
     tally: dict[str, int],
-) -> list[ET.Element]:
-    """The elements that replace one vehicle, trip or flow (none, one, or copies)."""
+) -> list[tuple[ET.Element, list[str]]]:
+    """The elements that replace one vehicle, trip or flow (none, one, or copies), with its route edges
+    (of a trip: from, via..., to)."""
     name = element.get("id", "")
     embedded = element.find("route")
     if embedded is not None:
@@ -179,7 +182,7 @@ def _transform(
         element.attrib.pop("via")  # a trip through a closed edge: SUMO finds another way
         tally["rerouted"] += 1
     if element.tag == "flow":
-        return [_scaled_flow(element, factor, rng, tally)]
+        return [(_scaled_flow(element, factor, rng, tally), edges)]
     copies = int(factor) + (1 if rng.random() < factor - int(factor) else 0)
     if copies == 0:
         tally["scaled_out"] += 1
@@ -189,7 +192,7 @@ def _transform(
         copy = deepcopy(element)
         copy.set("id", f"{name}.s{k}")
         result.append(copy)
-    return result[:copies]
+    return [(e, edges) for e in result[:copies]]
 
 
 def _as_trip(element: ET.Element, first: str, last: str) -> ET.Element:

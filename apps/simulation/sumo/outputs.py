@@ -50,19 +50,42 @@ class EdgeInterval:
         return self.entered + self.departed
 
 
-def edgedata_additional(path: Path, out_file: Path, period_s: float, begin: float, end: float) -> Path:
+def edgedata_additional(
+    path: Path, out_file: Path, period_s: float, begin: float, end: float, emissions_file: Path | None = None
+) -> Path:
     """An additional file with one edgeData output: per edge and interval of period_s in [begin, end), the
     traffic measures written by SUMO to out_file. Empty edges are left out (excludeEmpty): most of a city
-    is empty in any interval and the readers treat a missing edge as no traffic."""
+    is empty in any interval and the readers treat a missing edge as no traffic. With emissions_file, a
+    second edgeData of type "emissions" (HBEFA/energy model sums per edge, never per vehicle) that also
+    covers the junctions' internal edges, so that what cars use crossing a junction is not lost."""
     if period_s <= 0 or end <= begin:
         raise ValueError(f"edgeData needs a positive period and begin < end (got {period_s}, {begin}, {end})")
+    emissions = (
+        ""
+        if emissions_file is None
+        else f'  <edgeData id="emissions" type="emissions" file={quoteattr(str(emissions_file))}'
+        f' period="{period_s:g}" begin="{begin:g}" end="{end:g}" excludeEmpty="true" withInternal="true"/>\n'
+    )
     path.write_text(
         '<?xml version="1.0" encoding="UTF-8"?>\n<additional>\n'
         f'  <edgeData id="traffic" file={quoteattr(str(out_file))} period="{period_s:g}"'
-        f' begin="{begin:g}" end="{end:g}" excludeEmpty="true"/>\n</additional>\n',
+        f' begin="{begin:g}" end="{end:g}" excludeEmpty="true"/>\n{emissions}</additional>\n',
         encoding="utf-8",
     )
     return path
+
+
+def energy_options(tripinfo_file: Path, charging_file: Path) -> tuple[str, ...]:
+    """The sumo options of an energy run: the trip output (one line per car; the battery's figures for the
+    electric ones, and the cars still driving at the end), the charging stations' output, fuel in ml."""
+    return (
+        "--tripinfo-output",
+        str(tripinfo_file),
+        "--tripinfo-output.write-unfinished",
+        "--chargingstations-output",
+        str(charging_file),
+        "--emissions.volumetric-fuel",
+    )
 
 
 def run_options(statistics_file: Path, *, time_to_teleport_s: float = TIME_TO_TELEPORT_S) -> tuple[str, ...]:
@@ -141,3 +164,59 @@ def read_statistics(path: Path) -> dict[str, dict[str, float]]:
                 continue  # a non-numeric attribute: nothing to aggregate
         statistics[name] = values
     return statistics
+
+
+@dataclass(frozen=True)
+class EdgeEmissions:
+    """One edge in one interval of the emissions edgeData: mg of CO2, NOx and PMx, ml of fuel, Wh of
+    electricity (net of what braking regenerated)."""
+
+    edge_id: str
+    begin: float
+    co2_mg: float
+    nox_mg: float
+    pmx_mg: float
+    fuel_ml: float
+    electricity_wh: float
+
+
+def read_emissions(path: Path) -> Iterator[EdgeEmissions]:
+    """The edges of every interval of an emissions edgeData output (internal edges included), streamed."""
+    begin = 0.0
+    for event, element in ET.iterparse(path, events=("start", "end")):  # noqa: S314 - SUMO's own output
+        if event == "start":
+            if element.tag == "interval":
+                begin = float(element.get("begin", "0"))
+            continue
+        if element.tag == "edge":
+            yield EdgeEmissions(
+                edge_id=element.get("id", ""),
+                begin=begin,
+                co2_mg=float(element.get("CO2_abs", "0")),
+                nox_mg=float(element.get("NOx_abs", "0")),
+                pmx_mg=float(element.get("PMx_abs", "0")),
+                fuel_ml=float(element.get("fuel_abs", "0")),
+                electricity_wh=float(element.get("electricity_abs", "0")),
+            )
+            element.clear()
+        elif element.tag == "interval":
+            element.clear()
+
+
+def internal_edge_owners(net: Path) -> dict[str, str]:
+    """Internal (junction) edge id -> the normal edge a car comes from when it drives over it, from the
+    network's connections (`via` names the internal lane; its edge is the lane id without the index)."""
+    owners: dict[str, str] = {}
+    for _event, element in ET.iterparse(net, events=("end",)):  # noqa: S314 - a network we built or imported
+        if element.tag == "connection":
+            via = element.get("via")
+            if via:
+                owners.setdefault(via.rsplit("_", 1)[0], element.get("from", ""))
+        elif element.tag in ("edge", "junction"):
+            element.clear()
+    for internal in owners:  # a junction split in two internal edges: the second's owner is the first's
+        seen = 0
+        while owners[internal].startswith(":") and owners[internal] in owners and seen < 8:
+            owners[internal] = owners[owners[internal]]
+            seen += 1
+    return owners
