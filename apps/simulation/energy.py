@@ -5,6 +5,7 @@ loading over the window) is computed once per run from these rows: grid.py. docs
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -82,7 +83,7 @@ def station_candidates(doc: dict[str, Any], edge_of: Callable[[int], str]) -> li
             params,
         )
         for asset_id, name, tags, segment, pos, lon, lat in cursor.fetchall():
-            tags = tags or {}
+            tags = json.loads(tags) if isinstance(tags, str) else (tags or {})
             try:
                 points = int(str(tags.get("capacity", "")).strip())
             except ValueError:

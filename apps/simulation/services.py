@@ -163,9 +163,9 @@ def cancel_run(*, run: ScenarioRun) -> ScenarioRun:
 
 def _grid_of(run: ScenarioRun) -> dict[str, Any]:
     """The run's grid results; a failure there leaves the traffic results standing and says why."""
-    from .grid import compute_grid
-
     try:
+        from .grid import compute_grid
+
         with transaction.atomic():
             return compute_grid(run)
     except Exception as exc:  # the grid is a second opinion on finished traffic results: keep those

@@ -108,7 +108,8 @@ def transform_routes(
     vehicle is written floor(f) times plus once more with probability frac(f) (seeded), copies with the
     same depart and new ids "<id>.s<k>"; a flow's number or rate is scaled instead. Handles vehicles with
     an embedded route, vehicles referencing a <route id>, trips, and flows of either kind. vehicle_hook
-    (element, route edges) -> element, where given, finishes each element written (the fleet's types)."""
+    (element, route edges) -> element, where given, finishes each element written (the fleet's types);
+    it sees the file's vTypes too."""
     rng = random.Random(seed)  # noqa: S311 - reproducible sampling, not security
     routes: dict[str, list[str]] = {}
     tally = dict.fromkeys(("read", "written", "added", "scaled_out", "dropped", "rerouted"), 0)
@@ -136,6 +137,8 @@ def transform_routes(
                     tally["written"] += 1
             elif element.tag == "routeDistribution":
                 raise DemandError(f"{routes_in}: routeDistribution is not supported")
+            elif element.tag == "vType" and vehicle_hook is not None:
+                _write(out, vehicle_hook(element, []))  # the hook learns which types are cars
             else:
                 _write(out, element)  # vTypes, persons, ...: unchanged
             assert root is not None

@@ -113,10 +113,10 @@ def fleet_types_xml(mix: FleetMix) -> str:
     )
 
 
-def _is_car(element: ET.Element) -> bool:
-    """A vehicle the fleet applies to: no type of its own, or SUMO's default car type. Buses, trucks and
-    other types the demand defines keep theirs."""
-    return element.get("type") in (None, "", "DEFAULT_VEHTYPE")
+def _is_car(element: ET.Element, car_types: set[str]) -> bool:
+    """A vehicle the fleet applies to: no type of its own, SUMO's default car type, or a type of the demand
+    whose class is passenger car. Buses, trucks and the demand's other types keep theirs."""
+    return element.get("type") in (None, "", "DEFAULT_VEHTYPE") or element.get("type") in car_types
 
 
 @dataclass
@@ -144,13 +144,19 @@ def vehicle_hook(
     its route. The stop lasts until the battery would reach `target` at the station's power, at most
     max_stop_s; the car parks off the lane while it charges."""
 
+    car_types: set[str] = set()
+
     def hook(element: ET.Element, edges: list[str]) -> ET.Element:
+        if element.tag == "vType":
+            if element.get("vClass", "passenger") == "passenger":
+                car_types.add(element.get("id", ""))
+            return element
         if element.tag == "flow":
-            if _is_car(element):
+            if _is_car(element, car_types):
                 element.set("type", DISTRIBUTION)
                 tally.flows += 1
             return element
-        if not _is_car(element):
+        if not _is_car(element, car_types):
             tally.other += 1
             return element
         name = element.get("id", "")
