@@ -163,6 +163,10 @@ export function describeEdit(edit, segment, district) {
       if (edit.district === undefined || edit.district === null) return `Demand ${factor}, whole city`;
       return `Demand ${factor} for trips ${DIRECTIONS[edit.direction || "both"]} ${district(edit.district)}`;
     }
+    case "ev_share":
+      return `Electric cars: ${Math.round(edit.share * 100)} % of the fleet`;
+    case "add_charging_station":
+      return `New charger, ${edit.power_kw ?? 22} kW × ${edit.points ?? 2}, on ${road()}`;
     default:
       return `${edit.type} ${JSON.stringify(edit)}`;
   }
