@@ -24,8 +24,9 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 
-from apps.demo_feed.profiles import LOAD_PROFILES, demand_factor, load_factor, weather
+from apps.demo_feed.profiles import demand_factor, weather
 from apps.demo_feed.sensors import create_demo_sensors, spread
+from apps.energy.profiles import LOAD_PROFILES, load_factor
 from apps.simulation.sumo.network import SumoNetwork
 from apps.telemetry.catalog import properties_of
 

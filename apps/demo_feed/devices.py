@@ -10,10 +10,11 @@ from dataclasses import dataclass, field
 
 from django.db import connection
 
+from apps.energy.profiles import profile_of
 from apps.sensors.models import Sensor, SensorKind
 from apps.simulation.sumo.network import edge_id, segment_id_of
 
-from .sensors import DEMO_SOURCE, METER_QUOTAS
+from .sensors import DEMO_SOURCE
 
 log = logging.getLogger(__name__)
 
@@ -117,15 +118,8 @@ def load_demo_sensors(net_edges: set[str], lane_counts: dict[str, int]) -> DemoS
             buildings = {bid: (use, area) for bid, use, area in cursor.fetchall()}
         for s in energy:
             use, area = buildings[s.building_id]
-            profile = (s.tags or {}).get("profile") or _profile_of(use)
+            profile = (s.tags or {}).get("profile") or profile_of(use)
             # a stable per-meter difference, from the code (not random: the same meter behaves the same)
             scale = 0.85 + 0.3 * (sum(map(ord, s.code)) % 100) / 100
             meters.append(Meter(s.code, profile, float(area), scale))
     return DemoSensors(loops, stations, meters)
-
-
-def _profile_of(use: str) -> str:
-    for profile, _quota, uses in METER_QUOTAS:
-        if use in uses:
-            return profile
-    return "mixed"

@@ -21,8 +21,10 @@ from typing import Any
 
 import numpy as np
 
+from apps.energy.profiles import LOAD_PROFILES, load_factor
+
 from .devices import AirStation, LoopSensor, Meter
-from .profiles import LOAD_PROFILES, load_factor, weather
+from .profiles import weather
 
 STEP_LENGTH_S = 1.0  # the feed steps SUMO by 1 s: the air-quality sums take one sample per step
 

@@ -18,6 +18,7 @@ from django.contrib.gis.geos import Point
 from django.db import connection, transaction
 
 from apps.core.geo import DEFAULT_METRIC_SRID
+from apps.energy.profiles import PROFILE_USES
 from apps.sensors.models import Sensor, SensorKind
 from apps.simulation.sumo.network import SumoNetwork, build_network
 
@@ -29,16 +30,20 @@ LOOP_CELL_M = 200.0  # at most one loop per cell of this size, then the cells fa
 KERB_OFFSET_M = 8.0  # an air-quality station stands on the pavement, to the right of the traffic
 MIN_METER_FOOTPRINT_M2 = 100.0
 
-# Energy meters per load profile (profiles.LOAD_PROFILES), in the order they are numbered, and the OSM
-# building=* values that profile covers. Shortfalls are filled from "mixed" (building=yes: use unknown).
+# Energy meters per load profile (apps/energy/profiles.py), in the order they are numbered, with the OSM
+# building=* values that profile covers (PROFILE_USES). Shortfalls are filled from "mixed" (building=yes:
+# use unknown).
 METER_QUOTAS: list[tuple[str, int, tuple[str, ...]]] = [
-    ("residential", 3, ("apartments", "residential", "house", "detached", "terrace", "dormitory")),
-    ("office", 2, ("office", "government")),
-    ("retail", 2, ("retail", "commercial", "supermarket", "kiosk")),
-    ("school", 2, ("school", "university", "college", "kindergarten")),
-    ("hotel", 1, ("hotel",)),
-    ("public", 1, ("public", "civic", "museum", "train_station", "church", "cathedral")),
-    ("mixed", 1, ("yes",)),
+    (profile, quota, PROFILE_USES[profile])
+    for profile, quota in (
+        ("residential", 3),
+        ("office", 2),
+        ("retail", 2),
+        ("school", 2),
+        ("hotel", 1),
+        ("public", 1),
+        ("mixed", 1),
+    )
 ]
 
 

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "apps.roads",
     "apps.assets",
     "apps.districts",
+    "apps.energy",
     "apps.sensors",
     "apps.telemetry",
     "apps.streaming",
