@@ -184,7 +184,7 @@ def describe_changes(document: dict[str, Any], base: dict[str, Any] | None) -> l
     out = [f"+ {describe_edit(e, names)}" for e in edits if e not in base_edits]
     out += [f"- {describe_edit(e, names)}" for e in base_edits if e not in edits]
     if base is not None:
-        for key in ("network", "begin", "end", "demand", "seeds", "interval"):
+        for key in ("network", "begin", "end", "demand", "seeds", "interval", "energy", "fleet", "charging", "day"):
             if document.get(key) != base.get(key):
                 out.append(f"{key}: {base.get(key)} -> {document.get(key)}")
     return out
@@ -198,7 +198,11 @@ def describe_edit(edit: dict[str, Any], names: dict[int, str]) -> str:
             return f"close {where}"
         if kind == "speed_limit":
             return f"speed limit {edit['kmh']:g} km/h on {where}"
+        if kind == "add_charging_station":
+            return f"new charger, {edit['power_kw']:g} kW x {edit['points']}, on {where}"
         return f"{edit['lanes']} lanes on {where}"
+    if kind == "ev_share":
+        return f"electric cars {edit['share']:.0%} of the fleet"
     if "district" in edit:
         return f"demand x{edit['factor']:g} for trips {edit.get('direction', 'both')} district {edit['district']}"
     return f"demand x{edit['factor']:g} city-wide"
