@@ -95,7 +95,17 @@ def test_junction_edges_belong_to_the_edge_cars_come_from(tmp_path: Path) -> Non
     ("extra", "field"),
     [
         ({"fleet": {"petrol": 0.5, "diesel": 0.3, "electric": 0.1}}, "fleet"),
-        ({"fleet": {"petrol": 0.5, "diesel": 0.4, "electric": 0.1, "classes": {"petrol": "HBEFA4/PC_diesel_Euro-4"}}}, "fleet"),
+        (
+            {
+                "fleet": {
+                    "petrol": 0.5,
+                    "diesel": 0.4,
+                    "electric": 0.1,
+                    "classes": {"petrol": "HBEFA4/PC_diesel_Euro-4"},
+                }
+            },
+            "fleet",
+        ),
         ({"edits": [{"type": "ev_share", "share": 1.5}]}, "edits"),
         ({"edits": [{"type": "ev_share", "share": 0.1}, {"type": "ev_share", "share": 0.2}]}, "edits"),
         ({"edits": [{"type": "add_charging_station", "segment": 999999999}]}, "edits"),

@@ -118,7 +118,15 @@ def test_the_energy_accounts_add_up(planner, run_queued_jobs, api_as) -> None:  
 
     client = api_as(planner)
     body = client.get(f"/api/runs/{run.pk}/").json()
-    for name in ("co2_kg", "nox_g", "pmx_g", "fuel_l", "electricity_kwh", "charging_kwh", "peak_substation_loading_pct"):
+    for name in (
+        "co2_kg",
+        "nox_g",
+        "pmx_g",
+        "fuel_l",
+        "electricity_kwh",
+        "charging_kwh",
+        "peak_substation_loading_pct",
+    ):
         assert name in body["kpis"], name
     features = json.loads(client.get(f"/api/runs/{run.pk}/segments/").content)["features"]
     props = [f["properties"] for f in features]

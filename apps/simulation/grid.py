@@ -52,7 +52,7 @@ def compute_grid(run: ScenarioRun) -> dict[str, Any]:
 
     stations = list(ChargingStation.objects.filter(run=run))
     for station, key in zip(stations, attach(grid, [(s.geom.x, s.geom.y) for s in stations]), strict=True):
-        station.substation_key = key
+        station.substation_key = key or ""
     ChargingStation.objects.bulk_update(stations, ["substation_key"])
     station_sub = {s.key: s.substation_key for s in stations}
     efficiency = 0.95  # the stations' efficiency (charging.StationSpec): the grid supplies what the cars got / it
@@ -61,11 +61,11 @@ def compute_grid(run: ScenarioRun) -> dict[str, Any]:
         .values("station", "interval_begin")
         .annotate(wh=Sum("energy_wh"))
     )
-    for row in energy:
-        i, key = index.get(row["interval_begin"]), station_sub.get(row["station"])
-        if i is not None and key:
+    for delivered in energy:
+        i, sub = index.get(delivered["interval_begin"]), station_sub.get(delivered["station"])
+        if i is not None and sub:
             b, e = intervals[i]
-            stations_kw[key][i] += row["wh"] / efficiency / seeds / 1000 / ((e - b) / 3600)
+            stations_kw[sub][i] += delivered["wh"] / efficiency / seeds / 1000 / ((e - b) / 3600)
 
     attached = building_attachment(grid)
     power = float(doc["charging"]["destination_kw"])
@@ -87,7 +87,7 @@ def compute_grid(run: ScenarioRun) -> dict[str, Any]:
     EvTrip.objects.bulk_update(trips, ["substation_key"], batch_size=2000)
 
     totals = {k: buildings_kw[k] + stations_kw[k] + destinations_kw[k] for k in keys}
-    loading = loading_series(grid, totals)
+    loading = loading_series(grid, {k: v.tolist() for k, v in totals.items()})
     served: dict[str, int] = defaultdict(int)
     for key in attached.values():
         served[key] += 1
