@@ -141,6 +141,10 @@ export function editorMap(map, { segments, onAction, editsOf, onRemove, isReadOn
   $("seg-lanes-set").addEventListener("click", () =>
     onAction({ type: "lanes", segments: targets(), lanes: Number($("seg-lanes").value) }),
   );
+  // a charger stands on one side of the road: the clicked direction only
+  $("seg-charger-add").addEventListener("click", () =>
+    onAction({ type: "add_charging_station", segments: [current.id], power_kw: Number($("seg-charger").value) }),
+  );
 
   return {
     /** Redraw the edited segments and the open panel after the edits changed. */

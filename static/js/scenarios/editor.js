@@ -13,7 +13,7 @@ import { clearErrors, describeEdit, editItem, fillForm, readForm, showDemandSour
 const $ = (id) => document.getElementById(id);
 const config = readConfig("scenario-config");
 const root = $("scenario-editor");
-const SEGMENT_EDITS = new Set(["close_segment", "speed_limit", "lanes"]);
+const SEGMENT_EDITS = new Set(["close_segment", "speed_limit", "lanes", "add_charging_station"]);
 
 const state = {
   scenario: null, // the stored scenario as the API answered it
@@ -89,6 +89,9 @@ function applyAction(action) {
     if (action.type === "close_segment") state.edits.push({ type: "close_segment", segment });
     if (action.type === "speed_limit") state.edits.push({ type: "speed_limit", segment, kmh: action.kmh });
     if (action.type === "lanes") state.edits.push({ type: "lanes", segment, lanes: action.lanes });
+    if (action.type === "add_charging_station") {
+      state.edits.push({ type: "add_charging_station", segment, power_kw: action.power_kw, points: 2, position_m: 0 });
+    }
   }
   setDirty(true);
   renderEdits();
@@ -227,6 +230,15 @@ function addDemandEdit() {
   renderEdits();
 }
 
+/** The fleet's electric share: one ev_share edit, replacing an earlier one. */
+function setEvShare() {
+  const share = Math.min(Math.max(Number($("sc-ev-share").value) / 100, 0), 1);
+  state.edits = state.edits.filter((e) => e.type !== "ev_share");
+  state.edits.push({ type: "ev_share", share });
+  setDirty(true);
+  renderEdits();
+}
+
 function fillSelects(scenarios) {
   const network = $("sc-network");
   config.networks.forEach((n) => network.append(new Option(n.label, n.name)));
@@ -298,6 +310,7 @@ $("sc-form").addEventListener("change", (event) => {
 $("sc-run").addEventListener("click", () => !state.busy && run());
 $("sc-duplicate").addEventListener("click", duplicate);
 $("sc-ds-add").addEventListener("click", addDemandEdit);
+$("sc-ev-add").addEventListener("click", setEvShare);
 $("sc-unlock").addEventListener("click", () => {
   state.unlocked = true;
   renderScenario();
