@@ -56,6 +56,36 @@ export function differenceScale(metric, mode, features) {
   return { ...spec, property, unit, min: -bound, max: bound, expression: ramp(property, -bound, bound, spec.colours) };
 }
 
+// Emissions of a segment over the period (sums, mean over seeds): one sequential ramp, light to dark.
+export const EMISSIONS = {
+  co2: { property: "co2_g", label: "CO₂", unit: "g", colours: ["#fef9c3", "#fdba74", "#f97316", "#b91c1c", "#450a0a"] },
+  nox: { property: "nox_mg", label: "NOx", unit: "mg", colours: ["#ecfeff", "#a5b4fc", "#8b5cf6", "#6b21a8", "#2e1065"] },
+  pmx: { property: "pmx_mg", label: "PMx", unit: "mg", colours: ["#f5f5f4", "#d6d3d1", "#a8a29e", "#57534e", "#1c1917"] },
+};
+
+/** The scale of a pollutant over these features, stretched to their 95th percentile (as flow is). */
+export function emissionScale(pollutant, features) {
+  const spec = EMISSIONS[pollutant];
+  const max = percentile(features.map((f) => Number(f.properties[spec.property])).filter((v) => v > 0), 0.95) || 1;
+  return { ...spec, min: 0, max, expression: ramp(spec.property, 0, max, spec.colours) };
+}
+
+// A substation's peak transformer loading: fine, near its rating, over it.
+export const LOADING_CLASSES = [
+  { label: "< 70 %", colour: "#16a34a", max: 70 },
+  { label: "70–100 %", colour: "#f59e0b", max: 100 },
+  { label: "≥ 100 %", colour: "#dc2626", max: Infinity },
+];
+
+export const LOADING_COLOUR = [
+  "step", ["to-number", ["get", "peak_loading_pct"]],
+  LOADING_CLASSES[0].colour, 70, LOADING_CLASSES[1].colour, 100, LOADING_CLASSES[2].colour,
+];
+
+export function loadingColour(pct) {
+  return LOADING_CLASSES.find((cls) => Number(pct) < cls.max || cls.max === Infinity).colour;
+}
+
 export const GEH_CLASSES = [
   { label: "GEH < 5", colour: "#16a34a", max: 5 },
   { label: "GEH 5–10", colour: "#f59e0b", max: 10 },

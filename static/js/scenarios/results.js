@@ -1,8 +1,9 @@
 /*
  * The run page's map layers: the run's per-segment results, the difference against another run, and the
  * calibration detectors (circles coloured by GEH), each a GeoJSON source the page fills from the API; and
- * the popup a click opens with the segment's or the detector's numbers. A street is one segment per
- * direction, so lines are drawn offset to their right: both directions stay visible.
+ * the popup a click opens with the segment's or the detector's numbers (unless an energy layer claims the
+ * click). A street is one segment per direction, so lines are drawn offset to their right: both directions
+ * stay visible.
  */
 import { clock, el, formatNumber } from "./api.js";
 import { byZoom, hitBox, pointerOver } from "./basemap.js";
@@ -86,7 +87,8 @@ export function detectorFeatures(rows) {
   }));
 }
 
-export function resultsMap(map, { segmentName }) {
+/** `claim(event)`: another layer's handler (the energy layers) that may take a click first (true: taken). */
+export function resultsMap(map, { segmentName, claim = () => false }) {
   map.addSource("results", { type: "geojson", data: EMPTY });
   map.addSource("difference", { type: "geojson", data: EMPTY });
   map.addSource("detectors", { type: "geojson", data: EMPTY });
@@ -109,6 +111,10 @@ export function resultsMap(map, { segmentName }) {
   const popup = new window.maplibregl.Popup({ closeOnClick: false, maxWidth: "340px", className: "citytwin-popup" });
 
   map.on("click", (event) => {
+    if (claim(event)) {
+      popup.remove();
+      return;
+    }
     const layers = ["cal-points", ...LINES].filter((id) => map.getLayoutProperty(id, "visibility") !== "none");
     const [feature] = map.queryRenderedFeatures(hitBox(event.point), { layers });
     if (!feature) {

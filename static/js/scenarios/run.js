@@ -2,12 +2,15 @@
  * The page of one scenario run (/runs/<id>/): progress per seed while it runs (live on the `jobs` topic),
  * a cancel button, then the results on the map: segments coloured by speed, flow or delay, a time slider
  * over the run's intervals, the difference against another run (absolute or percent) and the calibration
- * detectors coloured by GEH; the trip KPIs as cards. The page's state is in #run-page's data attributes.
+ * detectors coloured by GEH; the trip and energy KPIs as cards; the energy layers (run-energy.js). The
+ * page's state is in #run-page's data attributes.
  */
 import { clock, el, formatNumber, getJSON, readConfig, sendJSON } from "./api.js";
 import { createMap } from "./basemap.js";
 import { differenceScale, metricScale, renderLegend } from "./colours.js";
+import { card, ENERGY_KPI_LABELS, kpiValue, renderEnergyKpis } from "./kpi-cards.js";
 import { compareControl } from "./run-compare.js";
+import { runEnergy } from "./run-energy.js";
 import { FINAL, followRun } from "./run-progress.js";
 import { detectorFeatures, resultsMap } from "./results.js";
 
@@ -16,7 +19,7 @@ const config = readConfig("run-config");
 const root = $("run-page");
 const runUrl = `${config.api.runs}${config.run_id}/`;
 
-const view = { run: null, scenario: null, layers: null, features: [], diff: [], against: null, detectors: [] };
+const view = { run: null, scenario: null, map: null, layers: null, energy: null, features: [], diff: [], against: null, detectors: [] };
 const names = new Map();
 
 // The headline figures, as cards in this order; everything else the run reports goes to "All figures".
@@ -33,28 +36,14 @@ const KPI_LABELS = {
 // Bookkeeping of the run, not a result.
 const HIDDEN_KPIS = new Set(["wall_seconds"]);
 
-function card(container, label, value, unit, extra) {
-  const box = el("div", "sc-kpi");
-  box.dataset.kpi = label;
-  box.append(el("span", "sc-kpi-value", `${value}${unit ? ` ${unit}` : ""}`), el("span", "sc-kpi-label", label));
-  if (extra) box.append(el("span", "sc-kpi-extra", extra));
-  container.append(box);
-}
-
 function humanize(key) {
   const words = key.replace(/_/g, " ");
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
-function kpiValue(raw) {
-  if (raw && typeof raw === "object" && "mean" in raw) {
-    const spread = raw.ci95 ?? null;
-    return [formatNumber(raw.mean, 1), spread !== null ? `± ${formatNumber(spread, 1)}` : null];
-  }
-  return typeof raw === "number" ? [formatNumber(raw, 1), null] : [null, null];
-}
-
-function renderKpis(kpis) {
+function renderKpis(run) {
+  const kpis = run.kpis;
+  $("run-energy-box").hidden = !renderEnergyKpis($("run-energy-kpis"), run);
   const box = $("run-kpis");
   const table = $("run-kpis-table");
   box.replaceChildren();
@@ -65,7 +54,7 @@ function renderKpis(kpis) {
     if (value !== null) card(box, label, value, unit, extra);
   });
   Object.entries(kpis)
-    .filter(([key]) => !(key in KPI_LABELS) && !HIDDEN_KPIS.has(key))
+    .filter(([key]) => !(key in KPI_LABELS) && !(key in ENERGY_KPI_LABELS) && !HIDDEN_KPIS.has(key))
     .sort(([a], [b]) => a.localeCompare(b))
     .forEach(([key, raw]) => {
       const [value, extra] = kpiValue(raw);
@@ -114,7 +103,7 @@ function renderProgress(run) {
     $("run-error").textContent = run.error;
     $("run-error").hidden = false;
   }
-  renderKpis(run.kpis);
+  renderKpis(run);
 }
 
 function intervalParam() {
@@ -142,6 +131,7 @@ async function loadResults() {
   const collection = await getJSON(`${config.api.runs}${config.run_id}/segments/?${intervalParam().slice(1)}`);
   view.features = collection.features || [];
   view.layers.showResults(collection, metricScale($("res-metric").value, view.features));
+  if (view.energy) view.energy.onResults(view.features);
   const drawn = withTraffic(view.features, "flow_veh_h");
   root.dataset.features = String(drawn);
   const when = $("res-time-label").value === "whole window" ? "in the window" : `at ${$("res-time-label").value}`;
@@ -211,6 +201,10 @@ async function onFinished(run) {
   if (run.state !== "succeeded") return;
   $("res-box").hidden = false;
   setupSlider(run);
+  if (!view.energy) {
+    const underLayers = ["res-lines", "diff-lines", "cal-points"];
+    view.energy = runEnergy({ map: view.map, run, api: config.api, root, plotlySrc: root.dataset.plotly, underLayers });
+  }
   if (!view.layers) return;
   await loadResults().catch(showMapError);
   await loadCalibration(run).catch(() => null);
@@ -260,7 +254,9 @@ async function init() {
   const network = config.networks.find((n) => n.name === (run.network || doc.network)) || config.networks[0];
   try {
     const map = await createMap($("run-map"), network && network.bounds);
-    view.layers = resultsMap(map, { segmentName });
+    view.map = map;
+    // The energy layers (set up when the run has finished) take clicks on substations and chargers first.
+    view.layers = resultsMap(map, { segmentName, claim: (event) => (view.energy ? view.energy.claim(event) : false) });
     window.runMap = map;
   } catch (error) {
     $("run-map-message").textContent = error.message;
