@@ -61,8 +61,15 @@ def test_electric_share_moves_emissions_to_electricity_and_loads_the_grid(planne
     assert _kpi(none, "electricity_kwh") == 0 and _kpi(some, "electricity_kwh") > 1
     assert _kpi(none, "charging_kwh") == 0 and _kpi(some, "charging_kwh") > _kpi(some, "electricity_kwh") * 0.5
     assert EvTrip.objects.filter(seed_run__run=none).count() == 0
-    electric = EvTrip.objects.filter(seed_run__run=some).count()
-    assert 0.2 < electric / _kpi(some, "vehicles_inserted") < 0.4
+    # energy outputs do not change the traffic, nor what the traffic KPIs count (trips that arrived)
+    traffic = _run(planner, run_queued_jobs, "Traffic only", [], energy=False)
+    for name in ("trips_completed", "mean_travel_time_s", "vehicle_km", "teleports"):
+        assert _kpi(traffic, name) == pytest.approx(_kpi(none, name), rel=1e-6), name
+    assert "co2_kg" not in traffic.kpis and traffic.grid is None
+    electric = EvTrip.objects.filter(seed_run__run=some)
+    assert 0.2 < electric.count() / _kpi(some, "vehicles_inserted") < 0.4
+    assert electric.filter(arrival_s__isnull=True).exists()  # still driving at the end: read from SUMO then
+    assert electric.count() == _kpi(some, "ev_trips") > electric.filter(arrival_s__isnull=False).count() > 0
 
     # the grid: the same substations and building loads; more load where the cars charge
     assert none.grid and some.grid and "error" not in some.grid, some.grid

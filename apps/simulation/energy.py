@@ -226,6 +226,11 @@ class SeedEnergy:
     charging_file: Path
     station_rows: list[tuple[Any, ...]] | None = None
     ev_rows: list[tuple[Any, ...]] | None = None
+    running: list[charging.EvTripInfo] | None = None
+
+    def at_end(self, sim: Any) -> None:
+        """The runner's at_end: the electric cars still driving when the window ends."""
+        self.running = charging.running_evs(sim, fleet.ELECTRIC)
 
 
 def prepare_seed(
@@ -275,7 +280,7 @@ def collect_seed(
         (s.station, s.interval_begin, min(s.interval_begin + period, int(doc["end"])), s.energy_wh, s.vehicles)
         for s in stations
     ]
-    trips = list(charging.read_ev_trips(energy.tripinfo_file))
+    trips = [*charging.read_ev_trips(energy.tripinfo_file), *(energy.running or [])]
     arrivals = {
         t.vehicle: (segment_of(t.arrival_lane.rsplit("_", 1)[0]), t.arrival_pos)
         for t in trips

@@ -263,7 +263,7 @@ def run_seed(job: Job, progress: Progress) -> dict[str, Any]:
     step(PREPARE, f"simulating {_clock(doc['begin'])}-{_clock(doc['end'])}, seed {seed}")
     runner = run_libsumo if conf.engine() == "libsumo" else run_binary
     try:
-        outcome = runner(spec, progress=simulated, cancelled=lambda: False)
+        outcome = runner(spec, progress=simulated, cancelled=lambda: False, at_end=power.at_end if power else None)
     except SumoError as exc:
         raise ScenarioFailed(str(exc)) from exc
     progress.log(f"simulated in {outcome.wall_seconds:.1f} s")

@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import quoteattr
 
 POINT_LENGTH_M = 8.0  # lane length per charging point: a car and the gap to the next
@@ -151,3 +152,25 @@ def read_ev_trips(path: Path) -> Iterator[EvTripInfo]:
                 regenerated_wh=float(battery.get("totalEnergyRegenerated", "0")),
             )
         element.clear()
+
+
+def running_evs(sim: Any, electric_type: str) -> list[EvTripInfo]:
+    """The electric cars still driving when the simulation ends, from their battery devices (a few calls per
+    car, once): the trip output writes only the cars that arrived."""
+    cars = []
+    for vehicle in sim.vehicle.getIDList():
+        if sim.vehicle.getTypeID(vehicle) != electric_type:
+            continue
+
+        def param(key: str, vehicle: str = vehicle) -> float:
+            return float(sim.vehicle.getParameter(vehicle, f"device.battery.{key}") or 0)
+
+        cars.append(
+            EvTripInfo(
+                vehicle=vehicle, depart=float(sim.vehicle.getDeparture(vehicle)), arrival=None, arrival_lane="",
+                arrival_pos=0.0, route_length_m=float(sim.vehicle.getDistance(vehicle)),
+                final_wh=param("chargeLevel"), consumed_wh=param("totalEnergyConsumed"),
+                regenerated_wh=param("totalEnergyRegenerated"),
+            )
+        )  # fmt: skip
+    return cars

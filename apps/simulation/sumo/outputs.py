@@ -76,12 +76,13 @@ def edgedata_additional(
 
 
 def energy_options(tripinfo_file: Path, charging_file: Path) -> tuple[str, ...]:
-    """The sumo options of an energy run: the trip output (one line per car; the battery's figures for the
-    electric ones, and the cars still driving at the end), the charging stations' output, fuel in ml."""
+    """The sumo options of an energy run: the trip output (one line per arrived car; the battery's figures
+    for the electric ones), the charging stations' output, fuel in ml. Not --tripinfo-output.write-unfinished:
+    it makes the trip statistics count the cars still driving as trips, which would change the traffic
+    KPIs of an energy run (the cars still driving are read at the end instead: charging.running_evs)."""
     return (
         "--tripinfo-output",
         str(tripinfo_file),
-        "--tripinfo-output.write-unfinished",
         "--chargingstations-output",
         str(charging_file),
         "--emissions.volumetric-fuel",

@@ -188,9 +188,10 @@ def run_libsumo(
     progress: ProgressCallback | None = None,
     cancelled: CancelCheck | None = None,
     report_every_s: float = DEFAULT_REPORT_EVERY_S,
+    at_end: Callable[[Any], None] | None = None,
 ) -> RunOutcome:
     """Run the spec to its end with libsumo in this process; see _drive."""
-    return _drive(libsumo_session, spec, progress, cancelled, report_every_s)
+    return _drive(libsumo_session, spec, progress, cancelled, report_every_s, at_end)
 
 
 def run_binary(
@@ -199,9 +200,10 @@ def run_binary(
     progress: ProgressCallback | None = None,
     cancelled: CancelCheck | None = None,
     report_every_s: float = DEFAULT_REPORT_EVERY_S,
+    at_end: Callable[[Any], None] | None = None,
 ) -> RunOutcome:
     """Run the spec to its end with the sumo binary as a child process; see _drive."""
-    return _drive(binary_session, spec, progress, cancelled, report_every_s)
+    return _drive(binary_session, spec, progress, cancelled, report_every_s, at_end)
 
 
 def _drive(
@@ -210,9 +212,12 @@ def _drive(
     progress: ProgressCallback | None,
     cancelled: CancelCheck | None,
     report_every_s: float,
+    at_end: Callable[[Any], None] | None = None,
 ) -> RunOutcome:
     """SUMO advances a whole reporting period per call (its own loop, in C++), then progress is reported and
-    the cancel check runs; cancelled, the session closes SUMO, which writes its outputs up to that time."""
+    the cancel check runs; cancelled, the session closes SUMO, which writes its outputs up to that time.
+    at_end(sim), where given, reads what it needs of the final state (a handful of calls, not per step)
+    before SUMO closes; not on a cancelled run."""
     end = spec.required_end()
     if report_every_s <= 0:
         raise ValueError("report_every_s must be positive")
@@ -229,4 +234,6 @@ def _drive(
                 progress(now, end)
             if now < end and cancelled is not None and cancelled():
                 return RunOutcome(now, True, time.monotonic() - started)
+        if at_end is not None:
+            at_end(sim)
     return RunOutcome(now, False, time.monotonic() - started)
