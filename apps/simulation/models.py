@@ -248,3 +248,23 @@ class SubstationLoad(models.Model):
     class Meta:
         ordering = ["substation", "interval_begin"]
         constraints = [models.UniqueConstraint(fields=["substation", "interval_begin"], name="substation_load_unique")]
+
+
+class PublishedComparison(models.Model):
+    """A comparison of two runs a planner chose to show the public (the portal lists these only). What the
+    public sees of it is chosen by selectors.published_comparison_view: KPIs and per-segment differences,
+    never the grid's substations (critical infrastructure) nor anything per building."""
+
+    run = models.ForeignKey(ScenarioRun, on_delete=models.CASCADE, related_name="+")
+    against = models.ForeignKey(ScenarioRun, on_delete=models.CASCADE, related_name="+")
+    title = models.CharField(max_length=200)
+    summary = models.TextField(blank=True, help_text="What the planner wants the public to know, in words.")
+    published_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    published_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-published_at"]
+        constraints = [models.UniqueConstraint(fields=["run", "against"], name="published_comparison_unique")]
+
+    def __str__(self) -> str:
+        return self.title

@@ -269,3 +269,44 @@ def charging_stations_geojson(run: ScenarioRun) -> str:
     with connection.cursor() as cursor:
         cursor.execute(sql, {"run": run.pk})
         return str(cursor.fetchone()[0])
+
+
+def published_comparisons() -> QuerySet[Any]:
+    """The comparisons planners published, newest first (for the public portal)."""
+    from .models import PublishedComparison
+
+    return PublishedComparison.objects.select_related("run__scenario", "against__scenario")
+
+
+# KPIs the public sees of a published comparison: traffic and emissions of the whole city, nothing about
+# the grid (critical infrastructure) or any single building.
+PUBLIC_KPIS = (
+    "mean_travel_time_s", "mean_time_loss_s", "vehicle_km", "vehicle_hours", "trips_completed", "co2_kg", "nox_g",
+    "pmx_g", "fuel_l", "electricity_kwh",
+)  # fmt: skip
+
+
+def published_comparison_view(comparison: Any) -> dict[str, Any]:
+    """What the public sees of a published comparison: titles, what changed, KPI means of both runs and the
+    difference with its 95 % interval half-widths."""
+    run, against = comparison.run, comparison.against
+    kpis = {}
+    for name in PUBLIC_KPIS:
+        a, b = run.kpis.get(name), against.kpis.get(name)
+        if not a or not b:
+            continue
+        ci = [c for c in (a.get("ci95"), b.get("ci95")) if c is not None]
+        kpis[name] = {
+            "run": a["mean"], "against": b["mean"], "delta": a["mean"] - b["mean"],
+            "ci95": (sum(c * c for c in ci) ** 0.5) if len(ci) == 2 else None,
+        }  # fmt: skip
+    return {
+        "id": comparison.pk,
+        "title": comparison.title,
+        "summary": comparison.summary,
+        "published_at": comparison.published_at.isoformat(),
+        "run": {"id": run.pk, "scenario": run.scenario.name},
+        "against": {"id": against.pk, "scenario": against.scenario.name},
+        "changes": describe_changes(run.document, against.document),
+        "kpis": kpis,
+    }

@@ -210,3 +210,31 @@ def settle_run(run_id: int) -> str:
         run.save(update_fields=["kpis", "calibration", "grid", "state", "error", "finished_at"])
         log.info("scenario run #%s %s", run.pk, run.state)
         return run.state
+
+
+class NotComparable(DomainError):
+    code = "not_comparable"
+    http_status = 400
+
+
+@transaction.atomic
+def publish_comparison(*, run: ScenarioRun, against: ScenarioRun, title: str, summary: str = "", user: Any) -> Any:
+    """Show the comparison of two finished runs on the same network to the public (again: update its words)."""
+    from .models import PublishedComparison
+
+    if run.pk == against.pk:
+        raise NotComparable("a run cannot be compared with itself")
+    if run.state != RunState.SUCCEEDED or against.state != RunState.SUCCEEDED:
+        raise NotComparable("both runs must have finished successfully")
+    if run.network != against.network:
+        raise NotComparable(f"run {run.pk} is on network {run.network!r}, run {against.pk} on {against.network!r}")
+    published, _ = PublishedComparison.objects.update_or_create(
+        run=run, against=against, defaults={"title": title[:200], "summary": summary, "published_by": _user(user)}
+    )
+    return published
+
+
+def unpublish_comparison(*, comparison_id: int) -> None:
+    from .models import PublishedComparison
+
+    PublishedComparison.objects.filter(pk=comparison_id).delete()
