@@ -101,6 +101,15 @@ def _rendered(pg: Page, layer: str) -> int:
     return pg.evaluate(f"() => window.runMap.queryRenderedFeatures({{layers: ['{layer}']}}).length")
 
 
+def _wait_rendered(pg: Page, layer: str, predicate: str) -> int:
+    """Wait until the count of the layer's rendered features satisfies `predicate` (a JS expression of n):
+    a visibility change shows on the next frame, not at once."""
+    pg.wait_for_function(
+        f"() => {{ const n = window.runMap.queryRenderedFeatures({{layers: ['{layer}']}}).length; return {predicate}; }}"
+    )
+    return _rendered(pg, layer)
+
+
 @pytest.mark.browser
 @pytest.mark.timeout(600)
 def test_planner_reads_a_runs_emissions_chargers_and_substation_loading(  # noqa: ANN001
@@ -138,8 +147,8 @@ def test_planner_reads_a_runs_emissions_chargers_and_substation_loading(  # noqa
     assert page.get_attribute("#run-page", "data-energy-layers") == "emissions chargers substations"
     page.evaluate(f"() => window.runMap.jumpTo({{center: [{top.geom.x}, {top.geom.y}], zoom: 13.2}})")
     page.wait_for_function("() => window.runMap.loaded() && window.runMap.areTilesLoaded()")
-    assert _rendered(page, "en-emissions") > 50
-    assert _rendered(page, "en-substations") >= 1 and _rendered(page, "en-areas") >= 1
+    assert _wait_rendered(page, "en-emissions", "n > 50") > 50
+    assert _wait_rendered(page, "en-substations", "n >= 1") >= 1 and _wait_rendered(page, "en-areas", "n >= 1") >= 1
     colours = page.evaluate(
         """() => new Set(window.runMap.queryRenderedFeatures({layers: ['en-emissions']})
                .map((f) => JSON.stringify(f.layer.paint['line-color']))).size"""
@@ -179,7 +188,7 @@ def test_planner_reads_a_runs_emissions_chargers_and_substation_loading(  # noqa
     page.click("#sub-close")
     assert page.locator("#sub-panel").is_hidden()
     page.uncheck("#en-substations")
-    assert _rendered(page, "en-substations") == 0
+    assert _wait_rendered(page, "en-substations", "n === 0") == 0
 
 
 @pytest.mark.browser
