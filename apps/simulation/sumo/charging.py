@@ -156,9 +156,10 @@ def read_ev_trips(path: Path) -> Iterator[EvTripInfo]:
 
 def running_evs(sim: Any, electric_type: str) -> list[EvTripInfo]:
     """The electric cars still driving when the simulation ends, from their battery devices (a few calls per
-    car, once): the trip output writes only the cars that arrived."""
+    car, once): the trip output writes only the cars that arrived. Cars being teleported out of a jam are
+    off the network at that moment but still on their way: they count too."""
     cars = []
-    for vehicle in sim.vehicle.getIDList():
+    for vehicle in (*sim.vehicle.getIDList(), *sim.vehicle.getTeleportingIDList()):
         if sim.vehicle.getTypeID(vehicle) != electric_type:
             continue
 
