@@ -1,5 +1,5 @@
 """The comparison board in Debian's headless Chromium against the real ASGI server (issue 11, point 1):
-a planner compares a base run with a road-closure run (two real SUMO runs of two seeds each, made by
+a planner compares a base run with a road-closure run (the base's busiest main road; two real SUMO runs of two seeds each, made by
 run_scenario --inline, committed so that the server sees them), sees the KPI deltas with their 95 %
 intervals and the difference map in absolute and percent terms, shares the state through the URL,
 exports CSVs, with no CSP violation and no error in the console. The public board is opened anonymously."""
@@ -48,24 +48,21 @@ def _run_inline(document: dict[str, Any], tmp: Path) -> int:
 
 @pytest.fixture(scope="module")
 def two_runs(django_db_setup, django_db_blocker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:  # noqa: ANN001
-    """A committed planner and two finished, committed runs: the base and Mannerheimintie closed."""
+    """A committed planner and two finished, committed runs: the base, and the busiest main road of the base
+    closed."""
     from apps.jobs.models import Job
-    from apps.roads.models import RoadSegment
     from apps.simulation.models import PublishedComparison, Scenario, ScenarioRun
+    from tests.test_scenario_runs import busiest_main_road
 
     tmp = tmp_path_factory.mktemp("dash-runs")
     with django_db_blocker.unblock():
         user = create_user(username=PLANNER[0], password=PLANNER[1], role=Role.PLANNER)
-        road = (
-            RoadSegment.objects.filter(name="Mannerheimintie", highway__in=["primary", "trunk", "secondary"])
-            .order_by("-length_m", "id")
-            .first()
-        )
-        assert road is not None, "the demo city has Mannerheimintie"
     common = {**WINDOW, "demand": DEMAND, "seeds": [1, 2], "energy": True}
     base = _run_inline({"name": "Dash base", **common, "edits": [{"type": "ev_share", "share": 0.3}]}, tmp)
+    with django_db_blocker.unblock():
+        road = busiest_main_road(ScenarioRun.objects.get(pk=base))  # a closure that moves traffic
     closed = _run_inline(
-        {"name": "Dash Mannerheimintie closed", **common,
+        {"name": f"Dash {road.name} closed", **common,
          "edits": [{"type": "ev_share", "share": 0.3}, {"type": "close_segment", "segment": road.pk}]},
         tmp,
     )  # fmt: skip
@@ -127,8 +124,8 @@ def test_a_planner_compares_a_closure_with_its_base(
     card.wait_for(timeout=120_000)
     assert "95 % interval ±" in card.inner_text()  # two seeds each: an interval
     assert page.locator(".kpi-card").count() >= 6  # travel time, time loss, vehicle-km, CO2, NOx, PMx, ...
-    assert "close Mannerheimintie" in page.inner_text("#changes-a")
-    assert "close Mannerheimintie" in page.inner_text("#changes-between")
+    closure = f"close {two_runs['road'].name} (segment {two_runs['road'].pk})"
+    assert closure in page.inner_text("#changes-a") and closure in page.inner_text("#changes-between")
     assert page.inner_text("#changes-b").count("close") == 0
 
     page.wait_for_function(
