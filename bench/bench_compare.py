@@ -94,10 +94,8 @@ def raw_sql(a: int, b: int) -> str:
     with connection.execute_wrapper(capture):
         difference_geojson(ScenarioRun.objects.get(pk=a), ScenarioRun.objects.get(pk=b), interval=None, bbox=None)
     sql, params = next((s, p) for s, p in captured if "FULL JOIN" in s)
-    with connection.cursor() as cursor:
-        return (
-            cursor.mogrify(sql, params).decode() if hasattr(cursor, "mogrify") else cursor.cursor.mogrify(sql, params)
-        )
+    with connection.cursor() as cursor:  # Django's psycopg 3 cursor is a ClientCursor: it can fill them in
+        return str(cursor.cursor.mogrify(sql, params))
 
 
 def timed(fn, seconds: float) -> bl.Sample:  # noqa: ANN001
