@@ -19,7 +19,7 @@ bench: setup ## Benchmarks: ratios against baselines measured in the same run (s
 	@bin/bench
 
 lint: setup ## ruff, mypy and the import-linter contracts (the one-way house)
-	@.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy apps city && .venv/bin/lint-imports
+	@.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy apps city dashboards && .venv/bin/lint-imports
 
 stop: ## Stop the embedded services started by an interrupted run
 	@bin/stack stop

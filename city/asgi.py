@@ -1,5 +1,7 @@
-"""The ASGI entry point (uvicorn serves it): HTTP goes to Django behind the request body limit; websockets
-to the one Channels consumer at /ws/, behind the same-origin check and the session (see apps/streaming)."""
+"""The ASGI entry point (uvicorn serves it): HTTP goes to Django behind the request body limit, except the
+Dash boards under /dash/<board>/, served by their Flask servers through a2wsgi behind the same limit (the
+Django session decides access there too: dashboards/server.py); websockets to the one Channels consumer
+at /ws/, behind the same-origin check and the session (see apps/streaming)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "city.settings.dev")
 
+from a2wsgi import WSGIMiddleware  # noqa: E402
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 from django.core.asgi import get_asgi_application  # noqa: E402
 
@@ -19,6 +22,7 @@ from apps.accounts.identity import role_of_scope  # noqa: E402  (needs the apps 
 from apps.accounts.models import DATA_EDITOR_ROLES  # noqa: E402
 from apps.core.request_limits import RequestBodyLimit  # noqa: E402
 from apps.streaming.routing import websocket_application  # noqa: E402
+from dashboards.server import build_gate  # noqa: E402
 
 # Room for the multipart envelope and the form's other fields around the uploaded file.
 MULTIPART_SLACK = 1024 * 1024
@@ -34,7 +38,20 @@ async def upload_limit(scope: dict[str, Any]) -> int | None:
     return int(settings.CITYTWIN_MAX_UPLOAD_MB) * 1024 * 1024 + MULTIPART_SLACK
 
 
+dash_gate = build_gate()
+# Dash and Django's ORM are synchronous: the boards run in a2wsgi's own threads, each request on its own.
+dash_application = WSGIMiddleware(dash_gate, workers=8)  # type: ignore[arg-type]
+DASH_PREFIXES = tuple(board.prefix for board in dash_gate.boards)
+
+
+async def http_router(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["path"].startswith(DASH_PREFIXES):
+        await dash_application(scope, receive, send)  # type: ignore[arg-type]
+    else:
+        await django_asgi_app(scope, receive, send)
+
+
 http_application = RequestBodyLimit(
-    django_asgi_app, default_limit=int(settings.CITYTWIN_MAX_BODY_KB) * 1024, larger_limit=upload_limit
+    http_router, default_limit=int(settings.CITYTWIN_MAX_BODY_KB) * 1024, larger_limit=upload_limit
 )
 application = ProtocolTypeRouter({"http": http_application, "websocket": websocket_application()})

@@ -40,6 +40,14 @@ def runs_visible_to(user: Any) -> QuerySet[ScenarioRun]:
     return ScenarioRun.objects.select_related("scenario", "owner")
 
 
+def finished_runs_visible_to(user: Any, ids: list[int] | None = None) -> QuerySet[ScenarioRun]:
+    """The succeeded runs the user may see (optionally only these ids), newest first: what can be compared."""
+    from .models import RunState
+
+    runs = runs_visible_to(user).filter(state=RunState.SUCCEEDED).order_by("-created_at")
+    return runs if ids is None else runs.filter(pk__in=ids)
+
+
 _AGGREGATE = """
     SELECT r.segment_id,
            sum(r.entered) * 3600.0 / (%(duration)s * %(seeds)s) AS flow_veh_h,
@@ -310,3 +318,23 @@ def published_comparison_view(comparison: Any) -> dict[str, Any]:
         "changes": describe_changes(run.document, against.document),
         "kpis": kpis,
     }
+
+
+def interval_totals(run: ScenarioRun) -> list[dict[str, Any]]:
+    """The whole network per result interval (means over seeds): vehicles entering segments, vehicle-km,
+    CO2 (kg), EV electricity (kWh) and the mean speed weighted by time on segments (for the run's time series)."""
+    sql = """
+        SELECT r.interval_begin, r.interval_end,
+               sum(r.entered) / %(seeds)s AS entered,
+               sum(r.sampled_seconds * r.speed_kmh) FILTER (WHERE r.speed_kmh IS NOT NULL)
+                   / nullif(sum(r.sampled_seconds) FILTER (WHERE r.speed_kmh IS NOT NULL), 0) AS speed_kmh,
+               sum(r.co2_g) / 1000.0 / %(seeds)s AS co2_kg,
+               sum(r.electricity_wh) / 1000.0 / %(seeds)s AS electricity_kwh
+        FROM simulation_segmentresult r JOIN simulation_seedrun s ON s.id = r.seed_run_id
+        WHERE s.run_id = %(run)s
+        GROUP BY 1, 2 ORDER BY 1
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, _aggregate_params(run, None))
+        names = [c.name for c in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

@@ -10,7 +10,7 @@ from django.db import connection
 
 from apps.sensors.models import Sensor
 
-from .catalog import properties_of
+from .catalog import all_properties, properties_of
 from .models import RESOLUTION_SECONDS, Alert
 
 MAX_POINTS = 20_000
@@ -136,3 +136,38 @@ def alert_item(alert: Alert) -> dict[str, Any]:
 def open_alert_items() -> list[dict[str, Any]]:
     alerts = Alert.objects.filter(resolved_at__isnull=True).select_related("sensor", "acknowledged_by")[:500]
     return [alert_item(a) for a in alerts]
+
+
+def district_hourly(*, user: Any, properties: list[str], start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """Hourly rollups per district of the sensors the user may see (a sensor counts in every district that
+    covers it): per district, hour and property the value with the property's own aggregation (sum of the
+    sensors' sums for counts and energy, the reading-weighted mean otherwise) and how many sensors made it."""
+    ids = list(Sensor.objects.visible_to(user).filter(active=True).values_list("id", flat=True))
+    if not ids or not properties:
+        return []
+    sums = [p.name for p in all_properties() if p.aggregate == "sum"]
+    sql = """
+        SELECT d.id AS district, d.name, r.bucket, r.property,
+               CASE WHEN r.property = ANY(%(sums)s) THEN sum(r.total) ELSE sum(r.total) / nullif(sum(r.n), 0) END
+                   AS value,
+               count(DISTINCT r.sensor_id) AS sensors
+        FROM telemetry_rollup r
+        JOIN sensors_sensor s ON s.id = r.sensor_id
+        JOIN districts_district d ON ST_Covers(d.geom, s.geom)
+        WHERE r.resolution = %(resolution)s AND r.sensor_id = ANY(%(ids)s) AND r.property = ANY(%(properties)s)
+          AND r.bucket >= %(start)s AND r.bucket < %(end)s
+        GROUP BY d.id, d.name, r.bucket, r.property
+        ORDER BY r.bucket, d.id, r.property
+    """
+    params: dict[str, Any] = {
+        "sums": sums,
+        "resolution": "1h",
+        "ids": ids,
+        "properties": properties,
+        "start": start,
+        "end": end,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [c.name for c in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

@@ -1,0 +1,1 @@
+"""The compare board: app.py, callbacks.py, figures.py, data.py (docs/dashboards.md)."""

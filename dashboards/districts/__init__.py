@@ -1,0 +1,1 @@
+"""The districts board: app.py, callbacks.py, figures.py, data.py (docs/dashboards.md)."""
