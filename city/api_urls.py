@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from django.urls import path
 from rest_framework.routers import DefaultRouter
+from rest_framework.urlpatterns import format_suffix_patterns
 
 from apps.assets.api.views import UtilityAssetViewSet
 from apps.buildings.api.views import BuildingViewSet
 from apps.districts.api.views import DistrictViewSet
 from apps.imports.api.views import ImportRunViewSet
 from apps.jobs.api.views import JobViewSet
+from apps.privacy.api.views import PublicAggregatesView, PublicPartitionView
 from apps.roads.api.views import RoadNodeViewSet, RoadSegmentViewSet
 from apps.sensors.api.views import SensorViewSet
 from apps.simulation.api.views import RunViewSet, ScenarioViewSet
@@ -31,4 +33,14 @@ router.register("jobs", JobViewSet, basename="job")
 router.register("scenarios", ScenarioViewSet, basename="scenario")
 router.register("runs", RunViewSet, basename="run")
 
-urlpatterns = [path("ingest/readings/", IngestReadingsView.as_view(), name="ingest-readings"), *router.urls]
+urlpatterns = [
+    path("ingest/readings/", IngestReadingsView.as_view(), name="ingest-readings"),
+    *format_suffix_patterns(
+        [
+            path("public/aggregates/", PublicAggregatesView.as_view(), name="public-aggregates"),
+            path("public/partitions/<str:partition>/", PublicPartitionView.as_view(), name="public-partition"),
+        ],
+        allowed=["json", "csv", "geojson"],
+    ),
+    *router.urls,
+]

@@ -31,18 +31,20 @@ KERB_OFFSET_M = 8.0  # an air-quality station stands on the pavement, to the rig
 MIN_METER_FOOTPRINT_M2 = 100.0
 
 # Energy meters per load profile (apps/energy/profiles.py), in the order they are numbered, with the OSM
-# building=* values that profile covers (PROFILE_USES). Shortfalls are filled from "mixed" (building=yes:
-# use unknown).
-METER_QUOTAS: list[tuple[str, int, tuple[str, ...]]] = [
+# building=* values that profile covers (PROFILE_USES). None: every building of that use gets a meter (homes,
+# offices and building=yes, which in central Helsinki are mostly offices and flats over shops), so that the
+# public district figures pass the privacy module's k-threshold (docs/privacy.md). Shortfalls of a
+# counted quota are filled from "mixed" (building=yes: use unknown).
+METER_QUOTAS: list[tuple[str, int | None, tuple[str, ...]]] = [
     (profile, quota, PROFILE_USES[profile])
     for profile, quota in (
-        ("residential", 3),
-        ("office", 2),
-        ("retail", 2),
-        ("school", 2),
+        ("residential", None),
+        ("office", None),
+        ("retail", 4),
+        ("school", 3),
         ("hotel", 1),
-        ("public", 1),
-        ("mixed", 1),
+        ("public", 4),
+        ("mixed", None),
     )
 ]
 
@@ -207,9 +209,9 @@ def air_quality_sites(segment_ids: set[int], count: int) -> list[Site]:
     return spread(sites, count)
 
 
-def meter_sites(count: int) -> list[Site]:
-    """Buildings of different uses (METER_QUOTAS), the largest floor area of each use first. The meter
-    sits on a point inside the footprint."""
+def meter_sites(count: int | None = None) -> list[Site]:
+    """Buildings of different uses (METER_QUOTAS), the largest floor area of each use first, at most
+    `count` (None: all the quotas choose). The meter sits on a point inside the footprint."""
     sql = """
         SELECT b.id, b.source || ':' || b.source_id, b.name, b.use,
                ST_X(ST_Transform(p, %(srid)s)), ST_Y(ST_Transform(p, %(srid)s)), ST_X(p), ST_Y(p),
@@ -224,25 +226,26 @@ def meter_sites(count: int) -> list[Site]:
     taken: set[str] = set()
     chosen: list[Site] = []
 
-    def take(profile: str, uses: tuple[str, ...], n: int) -> None:
+    def take(profile: str, uses: tuple[str, ...], n: int | None) -> None:
         for bid, key, name, use, x, y, lon, lat, _area in rows:
-            if n <= 0:
+            if n is not None and n <= 0:
                 return
             if use in uses and key not in taken:
                 taken.add(key)
                 kind = "Building" if use == "yes" else use.replace("_", " ").capitalize()
                 label = name or f"{kind} {key.split(':', 1)[-1]}"
                 chosen.append(Site(key, x, y, lon, lat, f"{label} energy meter", building_id=bid, profile=profile))
-                n -= 1
+                if n is not None:
+                    n -= 1
 
     mixed_uses = next(uses for profile, _, uses in METER_QUOTAS if profile == "mixed")
     for profile, quota, uses in METER_QUOTAS:
         before = len(chosen)
         take(profile, uses, quota)
-        shortfall = quota - (len(chosen) - before)
+        shortfall = 0 if quota is None else quota - (len(chosen) - before)
         if shortfall:
             take("mixed", mixed_uses, shortfall)
-    return chosen[:count]
+    return chosen if count is None else chosen[:count]
 
 
 def _upsert(code: str, kind: str, site: Site, result: DemoSensorsResult) -> None:
@@ -283,10 +286,11 @@ def create_demo_sensors(
     prefix: str = "hel",
     loops: int = 16,
     stations: int = 5,
-    meters: int = 12,
+    meters: int | None = None,
 ) -> DemoSensorsResult:
     """Upsert the demo sensors (codes <prefix>-loop-NNN, <prefix>-aq-NNN, <prefix>-meter-NNN). Loops are
-    placed only on segments that are edges of the SUMO network, so the feed can measure every one."""
+    placed only on segments that are edges of the SUMO network, so the feed can measure every one. `meters`:
+    at most this many energy meters (None: every building METER_QUOTAS chooses)."""
     net = network or build_network()
     in_net = net.segment_ids()
     result = DemoSensorsResult()

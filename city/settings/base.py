@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "apps.assets",
     "apps.districts",
     "apps.energy",
+    "apps.privacy",
     "apps.sensors",
     "apps.telemetry",
     "apps.streaming",

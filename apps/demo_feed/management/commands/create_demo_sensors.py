@@ -17,7 +17,9 @@ class Command(BaseCommand):
         parser.add_argument("--prefix", default="hel", help="Code prefix: <prefix>-loop-001 etc. (default: hel).")
         parser.add_argument("--loops", type=int, default=16)
         parser.add_argument("--stations", type=int, default=5, help="Air-quality stations.")
-        parser.add_argument("--meters", type=int, default=12, help="Energy meters.")
+        parser.add_argument(
+            "--meters", type=int, default=None, help="At most this many energy meters (default: all the quotas choose)."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         result = create_demo_sensors(
