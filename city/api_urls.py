@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.urls import path
 from rest_framework.routers import DefaultRouter
-from rest_framework.urlpatterns import format_suffix_patterns
 
 from apps.assets.api.views import UtilityAssetViewSet
 from apps.buildings.api.views import BuildingViewSet
@@ -35,12 +34,8 @@ router.register("runs", RunViewSet, basename="run")
 
 urlpatterns = [
     path("ingest/readings/", IngestReadingsView.as_view(), name="ingest-readings"),
-    *format_suffix_patterns(
-        [
-            path("public/aggregates/", PublicAggregatesView.as_view(), name="public-aggregates"),
-            path("public/partitions/<str:partition>/", PublicPartitionView.as_view(), name="public-partition"),
-        ],
-        allowed=["json", "csv", "geojson"],
-    ),
+    # `?format=csv` downloads the aggregates as CSV (no `.csv` suffix routes: one URL per resource)
+    path("public/aggregates/", PublicAggregatesView.as_view(), name="public-aggregates"),
+    path("public/partitions/<str:partition>/", PublicPartitionView.as_view(), name="public-partition"),
     *router.urls,
 ]

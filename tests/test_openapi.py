@@ -122,6 +122,11 @@ def _config(role: str, world: dict[str, Any]) -> str:
         "[[operations]]",
         'include-path-regex = "^/api/(scenarios|runs)/"',
         f"checks.positive_data_acceptance.expected-statuses = {_toml(['2XX', '400', '401', '403', '404', '409', '429'])}",
+        # The public aggregates: a measure belongs to one dataset, a window is at most 31 days (400 naming
+        # the parameter), and a differentially private release past the dataset's budget is refused (403).
+        "[[operations]]",
+        'include-path-regex = "^/api/public/"',
+        f"checks.positive_data_acceptance.expected-statuses = {_toml(['2XX', '400', '403', '404', '429'])}",
     ]
     return "\n".join(lines) + "\n"
 

@@ -270,7 +270,7 @@ def test_the_api_answers_json_and_csv_with_licence(history, api) -> None:  # noq
     body = api.get("/api/public/aggregates/", params).json()
     assert body["k"] == 1 and body["epsilon"] is None and body["licence"] == conf.licence()
     assert len({r["bucket"] for r in body["results"]}) == HOURS
-    csv_answer = api.get("/api/public/aggregates.csv", params)
+    csv_answer = api.get("/api/public/aggregates/", {**params, "format": "csv"})
     assert csv_answer.status_code == 200 and csv_answer["Content-Type"].startswith("text/csv")
     lines = csv_answer.content.decode().splitlines()
     assert lines[1].startswith("# Licence: CC-BY-4.0") and "OpenStreetMap" in lines[1]
@@ -278,6 +278,7 @@ def test_the_api_answers_json_and_csv_with_licence(history, api) -> None:  # noq
     assert [(r["cell"], r["bucket"]) for r in rows] == [(r["cell"], r["bucket"]) for r in body["results"]]
     cells = api.get("/api/public/partitions/h3/")
     assert cells.status_code == 200 and json.loads(cells.content)["type"] == "FeatureCollection"
+    assert api.get("/api/public/partitions/bbox/").status_code == 404  # fixed partitions only
 
 
 @pytest.mark.parametrize(

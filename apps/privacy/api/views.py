@@ -14,7 +14,7 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
@@ -86,6 +86,15 @@ def _time(request: Request, name: str, default: datetime) -> datetime:
         return value.astimezone(UTC)
     except OverflowError as exc:
         raise ValidationError({name: f"out of range: {raw[:40]!r}"}) from exc
+
+
+def _flag(request: Request, name: str) -> bool:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return False
+    if raw.lower() not in ("true", "false", "1", "0"):
+        raise ValidationError({name: f"true or false, not {raw[:20]!r}"})
+    return raw.lower() in ("true", "1")
 
 
 _ROW = inline_serializer(
@@ -165,7 +174,7 @@ class PublicAggregatesView(APIView):
             start=start,
             end=end,
             measure=params.get("measure") or None,
-            dp=params.get("dp", "").lower() in ("1", "true", "yes"),
+            dp=_flag(request, "dp"),
         )
         response = Response(release_body(release))
         if getattr(request, "accepted_renderer", None) and request.accepted_renderer.format == "csv":
@@ -195,6 +204,8 @@ class PublicPartitionView(APIView):
         responses={(200, "application/geo+json"): OpenApiTypes.OBJECT, (200, "application/json"): OpenApiTypes.OBJECT},
     )
     def get(self, request: Request, partition: str, format: str | None = None) -> HttpResponse:
+        if partition not in PARTITIONS:
+            raise NotFound(f"no public partition {partition[:40]!r}; the partitions are {', '.join(PARTITIONS)}")
         text = partition_cells(partition)
         response = HttpResponse(text, content_type="application/geo+json")
         response["Cache-Control"] = f"public, max-age={conf.cache_seconds()}"
