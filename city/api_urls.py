@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from apps.assets.api.views import UtilityAssetViewSet
@@ -31,4 +31,8 @@ router.register("jobs", JobViewSet, basename="job")
 router.register("scenarios", ScenarioViewSet, basename="scenario")
 router.register("runs", RunViewSet, basename="run")
 
-urlpatterns = [path("ingest/readings/", IngestReadingsView.as_view(), name="ingest-readings"), *router.urls]
+urlpatterns = [
+    path("ingest/readings/", IngestReadingsView.as_view(), name="ingest-readings"),
+    path("public/", include("apps.portal.api_urls")),  # open to everyone, cached
+    *router.urls,
+]

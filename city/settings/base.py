@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "apps.imports",
     "apps.tiles",
     "apps.maps",
+    "apps.portal",
 ]
 
 MIDDLEWARE = [
