@@ -249,8 +249,8 @@ async def _topic_outcomes(server_url: str, session: str | None) -> dict[str, str
     found: dict[str, str] = {}
     async with websockets.connect(ws_url(server_url), additional_headers=headers(server_url, session)) as socket:
         for name in TOPICS:
-            await socket.send(json.dumps({"action": "subscribe", "id": name, "topic": name}))
-            try:
+            try:  # the server may close a refused socket before the first send, or after it
+                await socket.send(json.dumps({"action": "subscribe", "id": name, "topic": name}))
                 first = await _recv(socket)
             except websockets.exceptions.ConnectionClosed as exc:
                 found = dict.fromkeys(TOPICS, "closed" if exc.rcvd and exc.rcvd.code == 4401 else f"closed {exc}")
