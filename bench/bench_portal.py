@@ -100,7 +100,9 @@ def main() -> None:
                             bl.pct(base_lat, 50), bl.pct(base_lat, 99), bl.pct(ours_lat, 50), bl.pct(ours_lat, 99)))  # fmt: skip
     conn.close()
     bl.header("bench_portal summary (medians over rounds; latencies over all requests)")
-    print(f"{'case':<12}{'base req/s':>12}{'ours req/s':>12}{'base p50':>10}{'base p99':>10}{'ours p50':>10}{'ours p99':>10}")
+    print(
+        f"{'case':<12}{'base req/s':>12}{'ours req/s':>12}{'base p50':>10}{'base p99':>10}{'ours p50':>10}{'ours p99':>10}"
+    )
     for name, b, o, bp50, bp99, p50, p99 in results:
         print(f"{name:<12}{b:>12.1f}{o:>12.1f}{bp50:>8.2f}ms{bp99:>8.2f}ms{p50:>8.2f}ms{p99:>8.2f}ms")
     for name, b, o, *_ in results:
