@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from apps.assets.api.views import UtilityAssetViewSet
@@ -37,5 +37,6 @@ urlpatterns = [
     # `?format=csv` downloads the aggregates as CSV (no `.csv` suffix routes: one URL per resource)
     path("public/aggregates/", PublicAggregatesView.as_view(), name="public-aggregates"),
     path("public/partitions/<str:partition>/", PublicPartitionView.as_view(), name="public-partition"),
+    path("public/", include("apps.portal.api_urls")),  # open to everyone, cached
     *router.urls,
 ]

@@ -14,8 +14,10 @@ from apps.jobs.views import job_page
 admin.site.login_form = AdminLoginForm
 
 handler404 = "apps.core.views.not_found"
+handler403 = "apps.core.views.forbidden"
 
 urlpatterns = [
+    path("", include("apps.portal.urls")),  # /: the public front page; /published/<id>/
     path("", include("apps.maps.urls")),
     path("", include("apps.simulation.urls")),  # /scenarios/, /runs/<id>/: the planner's pages
     path("accounts/login/", auth_views.LoginView.as_view(authentication_form=LoginForm), name="login"),

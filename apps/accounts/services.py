@@ -1,4 +1,5 @@
-"""Account actions: giving a user a role keeps Django's staff flag and admin permissions in step."""
+"""Account actions: giving a user a role keeps Django's staff flag and admin permissions in step; every change
+is announced (signals.account_changed) so open websockets follow it."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
 from .models import DATA_EDITOR_ROLES, Role, User
+from .signals import announce_account_changed
 
 DATA_EDITORS_GROUP = "data editors"
 EDITABLE_APPS = ("buildings", "roads", "assets", "districts", "sensors")
@@ -31,6 +33,16 @@ def set_role(*, user: User, role: Role) -> User:
         user.groups.add(group)
     else:
         user.groups.remove(group)
+    announce_account_changed(user.pk)  # open websockets drop what the new role may not see
+    return user
+
+
+@transaction.atomic
+def deactivate_user(*, user: User) -> User:
+    """The account can no longer sign in; its sessions and open websockets end."""
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    announce_account_changed(user.pk)
     return user
 
 

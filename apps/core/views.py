@@ -1,12 +1,12 @@
 """Base viewset for the city's layers: filtered lists rendered as GeoJSON inside PostGIS, details through
-the GeoJSON serializer. Also the API's JSON 404 for URLs that match no route."""
+the GeoJSON serializer. Also the API's JSON 404 and 403 for URLs that match no route, styled pages elsewhere."""
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.views.defaults import page_not_found
+from django.views.defaults import page_not_found, permission_denied
 from rest_framework import viewsets
 from rest_framework.exceptions import NotFound
 from rest_framework.negotiation import DefaultContentNegotiation
@@ -33,7 +33,14 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     slash) answers the API's JSON error, as a route's own 404 does; pages keep Django's HTML page."""
     if request.path.startswith("/api/"):
         return JsonResponse(error_body("not_found", "No such URL in the API; see /api/docs/."), status=404)
-    return page_not_found(request, exception)
+    return page_not_found(request, exception)  # templates/404.html: what happened, and where to go
+
+
+def forbidden(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler403: the API's JSON error under /api/, else templates/403.html (why, and: log in or go home)."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("permission_denied", str(exception) or "Not for your role."), status=403)
+    return permission_denied(request, exception)
 
 
 def feature_fields(serializer_class: Any) -> tuple[str, ...]:

@@ -24,3 +24,10 @@ def max_message_chars() -> int:
     are answered with an error `too_large`, unread. Frames past the server's own limit (uvicorn's
     --ws-max-size, 16 MiB by default) never reach the application: the server closes the socket with 1009."""
     return int(_number("CITYTWIN_WS_MAX_MESSAGE_CHARS", 64 * 1024))
+
+
+def recheck_s() -> float:
+    """How often an open websocket re-reads its session and user and ends the subscriptions the user may no
+    longer have, besides the immediate check when an account change is announced (a lossy channel layer
+    can drop that announcement; an edit made in the shell sends none)."""
+    return _number("CITYTWIN_WS_RECHECK_S", 60.0)

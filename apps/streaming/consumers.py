@@ -17,6 +17,7 @@ import time
 from collections import deque
 from typing import Any
 
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.sessions import InstanceSessionWrapper
 
@@ -25,6 +26,7 @@ from apps.core.nesting import too_deep
 
 from . import conf
 from .hub import Hub, Subscription, encode, get_hub
+from .publish import account_group
 from .topics import TOPICS, SubscriptionError
 
 log = logging.getLogger(__name__)
@@ -49,9 +51,28 @@ def _server_send(send: Any) -> tuple[Any, asyncio.Event | None]:
     return send, writable if isinstance(writable, asyncio.Event) else None
 
 
+def current_user(session_key: str | None) -> Any:
+    """The user a session names now (AnonymousUser when it was logged out, expired, its password changed or
+    the account deactivated), read afresh: the scope's user is the one of the handshake."""
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.contrib.auth import get_user
+    from django.contrib.auth.models import AnonymousUser
+    from django.http import HttpRequest
+
+    if not session_key:
+        return AnonymousUser()
+    request = HttpRequest()
+    request.session = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key)
+    return get_user(request)  # type: ignore[arg-type]
+
+
 class CityConsumer(AsyncJsonWebsocketConsumer):
     hub: Hub
     writer: asyncio.Task[None] | None = None
+    rechecker: asyncio.Task[None] | None = None
+    account: str | None = None
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -70,17 +91,78 @@ class CityConsumer(AsyncJsonWebsocketConsumer):
         self.inline = False
         self.closing = False
         self.hub = get_hub()
+        self.raw_params: dict[str, dict[str, Any]] = {}
+        session = self.scope.get("session")
+        self.session_key = getattr(session, "session_key", None)
         await self.accept()
         self.raw_send, self.writable = _server_send(self.base_send)
         self.writer = asyncio.create_task(self._write_forever())
+        # Told when this user's account changes (role, deactivation, logout): see _recheck.
+        self.account = account_group(user.pk)
+        await self.channel_layer.group_add(self.account, self.channel_name)
+        self.rechecker = asyncio.create_task(self._recheck_forever())
 
     async def disconnect(self, code: int) -> None:
         for sub in getattr(self, "subs", {}).values():
             self.hub.remove(sub)
-        if self.writer is not None:
-            self.writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.writer
+        if self.account is not None:
+            with contextlib.suppress(Exception):
+                await self.channel_layer.group_discard(self.account, self.channel_name)
+        for task in (self.writer, self.rechecker):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    # --- account changes ---------------------------------------------------------------------------
+    async def account_changed(self, event: dict[str, Any]) -> None:
+        """The channel layer's `account.changed` for this user: re-check at once."""
+        ended = event.get("ended_session")
+        await self._recheck(signed_out=bool(ended) and ended == self.session_key)
+
+    async def _recheck_forever(self) -> None:
+        every = conf.recheck_s()
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self._recheck()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - the database is away: keep the socket, try next time
+                log.warning("websocket re-check failed", exc_info=True)
+
+    async def _recheck(self, *, signed_out: bool = False) -> None:
+        """Read the session's user again: a socket whose user is gone (logged out, deactivated, now a machine
+        account) closes with 4401; each subscription the new role may not have ends with `ended`; one whose
+        view depends on the role (its params or audience) starts over with a snapshot."""
+        if self.closing:
+            return
+        user = None if signed_out else await database_sync_to_async(current_user)(self.session_key)
+        if user is None or not user.is_authenticated or reads_as_public(user):
+            self.closing = True
+            for sub in self.subs.values():
+                self.hub.remove(sub)
+            self.subs.clear()
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        self.user, audience = user, role_of(user)
+        changed_audience, self.audience = audience != self.audience, audience
+        for sub_id, sub in list(self.subs.items()):
+            try:
+                cleaned = sub.topic.authorize(user, self.raw_params.get(sub_id, {}))
+            except SubscriptionError as exc:
+                self.hub.remove(sub)
+                del self.subs[sub_id]
+                self._send_json({"type": "ended", "id": sub_id, "topic": sub.topic.name, "code": exc.code,
+                                 "detail": f"your account changed: {exc.detail}"})  # fmt: skip
+                continue
+            if cleaned == sub.params and not changed_audience:
+                continue
+            self.hub.remove(sub)
+            fresh = Subscription(self, sub_id, sub.topic, cleaned, audience)
+            self.subs[sub_id] = fresh
+            await self.hub.add(fresh)
+            await self._snapshot(fresh, reason="account_changed")
 
     # --- the outbox (the hub's Socket) -------------------------------------------------------------
     def push(self, text: str) -> None:
@@ -198,6 +280,7 @@ class CityConsumer(AsyncJsonWebsocketConsumer):
             await self._subscribe(sub_id, content.get("topic"), content.get("params"))
         elif action == "unsubscribe":
             sub = self.subs.pop(sub_id, None)
+            self.raw_params.pop(sub_id, None)
             if sub is not None:
                 self.hub.remove(sub)
             self._send_json({"type": "unsubscribed", "id": sub_id})
@@ -240,6 +323,7 @@ class CityConsumer(AsyncJsonWebsocketConsumer):
             self.hub.remove(old)
         sub = Subscription(self, sub_id, topic, cleaned, self.audience)
         self.subs[sub_id] = sub
+        self.raw_params[sub_id] = params  # re-authorized when the account changes
         self._send_json({"type": "subscribed", "id": sub_id, "topic": topic.name})
         await self.hub.add(sub)  # collects batches from now on ...
         await self._snapshot(sub)  # ... so nothing committed after the snapshot's query is missed

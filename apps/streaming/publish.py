@@ -55,3 +55,21 @@ def publish(group: str, topic: str, items: list[dict[str, Any]]) -> None:
     layer = get_channel_layer()
     future = asyncio.run_coroutine_threadsafe(layer.group_send(group, message), _publishing_loop())
     future.result(timeout=PUBLISH_TIMEOUT_S)
+
+
+ACCOUNT_MESSAGE_TYPE = "account.changed"
+
+
+def account_group(user_id: int) -> str:
+    """The group every open websocket of one user joins: told when that user's account changed."""
+    return f"account.{int(user_id)}"
+
+
+def notify_account_changed(user_id: int, *, ended_session: str | None = None) -> None:
+    """Tell the user's open websockets to re-check their session and subscriptions (best effort: they also
+    re-check on their own every conf.recheck_s()). `ended_session`: the session being logged out, whose
+    sockets close without a check (logout deletes the session only after its signal)."""
+    layer = get_channel_layer()
+    message = {"type": ACCOUNT_MESSAGE_TYPE, "ended_session": ended_session}
+    future = asyncio.run_coroutine_threadsafe(layer.group_send(account_group(user_id), message), _publishing_loop())
+    future.result(timeout=PUBLISH_TIMEOUT_S)

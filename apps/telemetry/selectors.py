@@ -7,11 +7,12 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
+from django.db.models import Count, QuerySet
 
 from apps.sensors.models import Sensor
 
 from .catalog import all_properties, properties_of
-from .models import RESOLUTION_SECONDS, Alert
+from .models import RESOLUTION_SECONDS, Alert, QuarantinedReading, QuarantineReason
 
 MAX_POINTS = 20_000
 
@@ -171,3 +172,22 @@ def district_hourly(*, user: Any, properties: list[str], start: datetime, end: d
         cursor.execute(sql, params)
         names = [c.name for c in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def quarantined(*, reason: str | None, sensor: str | None, source: str | None) -> QuerySet[QuarantinedReading]:
+    """Refused readings, newest first; `sensor` matches part of the code the message named."""
+    rows = QuarantinedReading.objects.order_by("-received_at", "-pk")
+    if reason:
+        rows = rows.filter(reason=reason)
+    if sensor:
+        rows = rows.filter(sensor_code__icontains=sensor)
+    if source:
+        rows = rows.filter(source=source)
+    return rows
+
+
+def quarantine_reason_counts() -> list[tuple[str, str, int]]:
+    """(reason, its words, how many refused readings) for every reason, most frequent first."""
+    counts = dict(QuarantinedReading.objects.values_list("reason").annotate(n=Count("pk")).values_list("reason", "n"))
+    reasons = [(value, str(label), counts.get(value, 0)) for value, label in QuarantineReason.choices]
+    return sorted(reasons, key=lambda r: (-r[2], r[1]))

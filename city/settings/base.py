@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "apps.imports",
     "apps.tiles",
     "apps.maps",
+    "apps.portal",
 ]
 
 MIDDLEWARE = [

@@ -32,3 +32,6 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 if os.environ.get("CITYTWIN_DB_POOL") != "1":
     DATABASES["default"]["OPTIONS"]["pool"] = False  # noqa: F405
     DATABASES["jobs"]["OPTIONS"] = {**DATABASES["jobs"]["OPTIONS"], "pool": False}  # noqa: F405
+# Open websockets re-check their user every few seconds (production: every minute), so tests of role changes
+# made without an announcement (a plain UPDATE) need not wait.
+CITYTWIN_WS_RECHECK_S = float(os.environ.get("CITYTWIN_WS_RECHECK_S", "2"))

@@ -440,6 +440,9 @@
     window.cityMap = map;
   }
 
+  // The public portal's maps (static/js/portal.js, published.js) start from the same style.
+  window.CityTwinMap = {buildStyle: buildStyle, popupContent: popupContent, attribution: OSM_ATTRIBUTION};
+
   if (document.readyState === 'loading') {
     document.addEventListener('DOMContentLoaded', init);
   } else {
