@@ -69,14 +69,13 @@ HTTP: dict[str, dict[str, Any]] = {
     "imports/<pk>/": DATA_EDITOR_PAGE,
     # A job's page: its owner and admins; the object is someone else's here, so 404 (no probing).
     "jobs/<pk>/": {"*": {"*": "404", "anonymous": "login", "admin": "ok"}},
-    # --- the public API (apps/portal, and the privacy module's once merged) ---
+    # --- the public API (apps/portal, and the privacy module's) ---
     "api/public/sensors/": PUBLIC_READ,
     "api/public/comparisons/": PUBLIC_READ,
     "api/public/comparisons/<pk>/difference/": PUBLIC_READ,
-    # 404 for everyone while the privacy module is absent; "ok" once merged (the lead flips it).
-    "api/public/conditions/<dataset>/": {"GET": "404", "*": NOBODY_405},
-    "api/public/aggregates/": PUBLIC_READ,  # privacy branch
-    "api/public/partitions/<partition>/": PUBLIC_READ,  # privacy branch
+    "api/public/conditions/<dataset>/": PUBLIC_READ,
+    "api/public/aggregates/": PUBLIC_READ,
+    "api/public/partitions/<partition>/": PUBLIC_READ,
     # --- the API ---
     "api/": LAYER,  # the router root: the default policy (RoleReadOnly), then read-only
     "api/schema/": PUBLIC_READ,
@@ -233,8 +232,6 @@ HTTP: dict[str, dict[str, Any]] = {
     },  # fmt: skip
 }
 
-# Rows for routes that other branches add (the privacy module): allowed to be absent until merged.
-AWAITING_MERGE = {"api/public/aggregates/", "api/public/partitions/<partition>/"}
 
 # Requests that end the session: the test signs the role in again after them.
 SIGNS_OUT = {"accounts/logout/", "admin/logout/"}

@@ -9,7 +9,6 @@ logout take effect on open websockets."""
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import os
 import urllib.error
@@ -40,10 +39,6 @@ pytestmark = pytest.mark.django_db
 CELLS_FILE = ROOT / "var" / "role-matrix-cells.json"
 
 
-def _dash_mounted() -> bool:
-    return importlib.util.find_spec("dashboards") is not None
-
-
 # --- every route, topic, layer, download and board has a row ---------------------------------------------
 def test_every_route_topic_layer_download_and_board_has_a_row() -> None:
     missing = [f"URL pattern {r.key!r} ({r.name})" for r in routes() if row_for(r.row, table.HTTP) is None]
@@ -53,7 +48,7 @@ def test_every_route_topic_layer_download_and_board_has_a_row() -> None:
     assert not missing, "no row in tests/roles_expected.py for:\n" + "\n".join(missing)
     # ... and no row for something that no longer exists (except the rows waiting for a merge)
     keys = {r.row for r in routes()}
-    stale = [row for row in table.HTTP if "*" not in row and row not in keys and row not in table.AWAITING_MERGE]
+    stale = [row for row in table.HTTP if "*" not in row and row not in keys]
     assert not stale, f"rows for URL patterns that do not exist: {stale}"
 
 
@@ -276,8 +271,6 @@ def test_websocket_topics_role_matrix(server_url, ws_users) -> None:  # noqa: AN
     assert not wrong, "\n".join(wrong)
 
 
-@pytest.mark.skipif(not _dash_mounted(), reason="DASH-MERGE: /dash/ is not mounted on this branch; the lead removes "
-                    "this marker after merging the dash branch")  # fmt: skip
 def test_dash_boards_role_matrix(server_url, ws_users) -> None:  # noqa: ANN001
     class NoRedirect(urllib.request.HTTPRedirectHandler):
         def redirect_request(self, *args: Any, **kwargs: Any) -> None:
