@@ -101,6 +101,7 @@ def concrete(route: Route, objects: dict[str, Any], layer: str = "buildings") ->
         "run": str(objects["runs"]),
         "layer": layer,
         "dataset": "traffic",
+        "partition": "district",
         "app_label": "buildings",
         "url": "no-such-page/",
     }  # fmt: skip  (url: the admin's catch-all)
