@@ -20,6 +20,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--meters", type=int, default=None, help="At most this many energy meters (default: all the quotas choose)."
         )
+        parser.add_argument(
+            "--history",
+            type=int,
+            default=0,
+            help="Also write this many hours of past readings (once: skipped when the sensors already have "
+            "readings in that window), so the hourly views have something to show on day one.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         result = create_demo_sensors(
@@ -40,3 +47,19 @@ class Command(BaseCommand):
                 f"demo sensors: {len(result.created)} created, {len(result.updated)} updated, "
                 f"{len(result.unchanged)} unchanged, {len(result.deactivated)} switched off"
             )
+        if options["history"] > 0:
+            self._history(options["prefix"], options["history"], [s.id for s in result.sensors])
+
+    def _history(self, prefix: str, hours: int, ids: list[int]) -> None:
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from apps.demo_feed.backfill import backfill_demo_history
+        from apps.telemetry.models import Reading
+
+        end = timezone.now().replace(minute=0, second=0, microsecond=0)
+        if Reading.objects.filter(sensor_id__in=ids, time__gte=end - timedelta(hours=hours), time__lt=end).exists():
+            return  # the history was written before (or the feed has run): never twice
+        stored = backfill_demo_history(end=end, hours=hours, prefix=prefix)
+        self.stderr.write(f"demo history: {stored:,} readings over the last {hours} h")
