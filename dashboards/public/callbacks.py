@@ -39,8 +39,15 @@ def register(app: dash.Dash) -> None:
                   "geojson": release.geojson, "dataset": dataset, "partition": partition}  # fmt: skip
         epsilon = f" Counts carry differential-privacy noise (ε = {release.epsilon:g})." if release.epsilon else ""
         licence = [
-            html.Span(f"Data: {release.attribution}. Licence: {release.licence}. "),
-            html.Span(f"A cell is published only when at least {release.k} sources make it.{epsilon} "),
+            html.Span(f"Data: {release.attribution.rstrip('.')}. Licence: {release.licence}. "),
+            html.Span(
+                (
+                    f"A cell is published only when at least {release.k} sources make it."
+                    if release.k > 1
+                    else "Open sensors are public one by one: no threshold applies."
+                )
+                + f"{epsilon} "
+            ),
             html.Span("Map data (c) OpenStreetMap contributors, ODbL."),
         ]
         status = f"{len(hours)} hours, {int(release.frame['suppressed'].sum())} suppressed cell-hours of {len(frame)}."
