@@ -72,6 +72,11 @@ def new_dash(slug: str, title: str) -> dash.Dash:
         csrf_token_name=settings.CSRF_COOKIE_NAME,
         csrf_header_name="X-CSRFToken",
         suppress_callback_exceptions=True,
+        # Dash turns its endpoints async whenever asgiref is importable (Django brings it): callbacks then
+        # run inside an event loop, where Django refuses the ORM (SynchronousOnlyOperation) and, with that
+        # check off in tests, each loop thread kept a pooled connection until the pool ran dry. Our
+        # callbacks are synchronous, in a2wsgi's threads.
+        use_async=False,
         update_title=None,  # type: ignore[arg-type]  # no "Updating..." title flicker (and no script for it)
     )
 

@@ -1,10 +1,7 @@
-"""Demo history: `create_demo_sensors --history` writes the demo city's past hours once (what `make run`
-does, so the hourly views show something on day one).
-
-The browser half of this file (an anonymous visitor reading the public Dash board and the portal's district
-tables with this history) is out of the suite until a bug it found is fixed: after the public board's
-callbacks ran on real energy history, the live server's connection pool was exhausted and every later
-request failed with "couldn't get a connection after 10 s" (seen twice on 2026-12-02; see the stop's note)."""
+"""The public outputs with real history behind them: `create_demo_sensors --history` writes the demo city's
+past hours once (what `make run` does, so the hourly views show something on day one); then an anonymous
+visitor reads them on the public Dash board and on the portal, through the privacy module only: energy
+cells are shown or withheld, never per meter."""
 
 from __future__ import annotations
 
@@ -14,8 +11,12 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
+from playwright.sync_api import Browser, Page
 
-pytestmark = pytest.mark.django_db
+from tests.test_browser import browser  # noqa: F401 - the shared browser fixture
+from tests.test_dash_compare import watched  # noqa: F401 - the page fixture that collects console errors
+
+pytestmark = [pytest.mark.django_db, pytest.mark.browser]
 PREFIX = "pubd"
 HOURS = 6
 
@@ -52,3 +53,49 @@ def test_demo_history_is_written_once(history) -> None:  # noqa: ANN001
     # readings every 15 min for every sensor over HOURS hours, a few left out on purpose
     assert history["written"] > 0.9 * len(history["sensors"]) * HOURS * 4
     assert history["again"] == history["written"]
+
+
+def _status(page: Page) -> str:
+    return page.inner_text("#public-status")
+
+
+def test_an_anonymous_visitor_reads_the_public_board_with_data(
+    history,  # noqa: ANN001
+    watched: tuple[Page, list[str]],  # noqa: F811
+    server_url: str,
+) -> None:
+    page, errors = watched
+    page.goto(f"{server_url}/dash/public/")
+    page.wait_for_function("() => /^[1-9]\\d* hours/.test(document.querySelector('#public-status')?.innerText || '')")
+    assert "0 suppressed" in _status(page)  # traffic sensors are public one by one: nothing withheld
+    page.wait_for_selector("#public-map .js-plotly-plot .main-svg")
+    # energy: personal data, through the k-threshold
+    page.click("#dataset")
+    page.click("text=Energy")
+    page.wait_for_function("() => (document.querySelector('#public-status')?.innerText || '').includes('suppressed')"
+                           " && document.querySelector('#licence')?.innerText.includes('at least 10')")  # fmt: skip
+    status = _status(page)
+    hours = int(status.split(" hours")[0])
+    assert 1 <= hours <= HOURS
+    page.wait_for_timeout(500)
+    body = page.content()
+    assert not any(s.code in body for s in history["sensors"])  # no meter, loop or station by code
+    assert not errors, errors
+
+
+def test_the_portal_shows_district_conditions_through_the_privacy_module(
+    history,  # noqa: ANN001
+    browser: Browser,  # noqa: F811 - the shared fixture
+    server_url: str,
+) -> None:
+    page = browser.new_page()
+    page.goto(server_url + "/")
+    assert page.get_attribute("#districts", "data-privacy") == "present"
+    energy = page.locator("table.district-table[data-dataset='energy'] tbody tr[data-cell]")
+    traffic = page.locator("table.district-table[data-dataset='traffic'] tbody tr[data-cell]")
+    assert energy.count() >= 1 and traffic.count() >= 1
+    shown = page.locator("table.district-table[data-dataset='energy'] .district-value").count()
+    withheld = page.locator("table.district-table[data-dataset='energy'] td:has-text('withheld')").count()
+    assert shown + withheld == energy.count() and shown >= 1
+    assert not any(s.code in page.content() for s in history["sensors"] if s.kind == "energy")
+    page.close()
