@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django.http import HttpResponse
@@ -21,6 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.params import query_time
 from apps.privacy import conf
 from apps.privacy.selectors import DATASETS, MEASURES, PARTITIONS, PublicRelease, partition_cells, public_aggregates
 
@@ -70,22 +71,6 @@ def release_body(release: PublicRelease) -> dict[str, Any]:
         "epsilon": release.epsilon,
         "results": results,
     }
-
-
-def _time(request: Request, name: str, default: datetime) -> datetime:
-    raw = request.query_params.get(name)
-    if not raw:
-        return default
-    try:
-        value = datetime.fromisoformat(raw)
-    except ValueError as exc:
-        raise ValidationError({name: f"not an ISO 8601 time: {raw[:40]!r}"}) from exc
-    if value.tzinfo is None:
-        raise ValidationError({name: "needs a time zone, e.g. 2026-11-23T08:00:00Z"})
-    try:
-        return value.astimezone(UTC)
-    except OverflowError as exc:
-        raise ValidationError({name: f"out of range: {raw[:40]!r}"}) from exc
 
 
 def _flag(request: Request, name: str) -> bool:
@@ -166,8 +151,8 @@ class PublicAggregatesView(APIView):
         dataset = params.get("dataset", "")
         if not dataset:
             raise ValidationError({"dataset": f"required: one of {', '.join(DATASETS)}"})
-        end = _time(request, "end", timezone.now())
-        start = _time(request, "start", end - timedelta(hours=24))
+        end = query_time(request, "end", timezone.now())
+        start = query_time(request, "start", end - timedelta(hours=24))
         release = public_aggregates(
             dataset=dataset,
             partition=params.get("partition") or "district",

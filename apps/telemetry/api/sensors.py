@@ -5,7 +5,7 @@ prefix beside SensorViewSet, with the same lookup and the same role filter on wh
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -18,6 +18,7 @@ from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.core.params import query_time
 from apps.sensors.models import Sensor
 from apps.telemetry.selectors import latest_of, series
 
@@ -29,23 +30,6 @@ NOT_GEOJSON = [JSONRenderer, BrowsableAPIRenderer]
 RESOLUTIONS = ("raw", "1m", "15m", "1h")
 # The longest window per resolution (keeps a response to at most a few thousand points per property).
 MAX_WINDOW = {"raw": timedelta(days=1), "1m": timedelta(days=3), "15m": timedelta(days=31), "1h": timedelta(days=366)}
-
-
-def _time(request: Request, name: str, default: datetime) -> datetime:
-    raw = request.query_params.get(name)
-    if not raw:
-        return default
-    try:
-        value = datetime.fromisoformat(raw)
-    except ValueError as exc:
-        raise ValidationError({name: f"not an ISO 8601 time: {raw[:40]!r}"}) from exc
-    if value.tzinfo is None:
-        raise ValidationError({name: "needs a time zone, e.g. 2026-11-23T08:00:00Z"})
-    try:
-        # In UTC: PostgreSQL refuses offsets beyond +-15:59, which Python reads (up to +-23:59).
-        return value.astimezone(UTC)
-    except OverflowError as exc:
-        raise ValidationError({name: f"out of range: {raw[:40]!r}"}) from exc
 
 
 class SensorReadingsViewSet(viewsets.GenericViewSet):
@@ -87,9 +71,9 @@ class SensorReadingsViewSet(viewsets.GenericViewSet):
         resolution = request.query_params.get("resolution", "1m")
         if resolution not in RESOLUTIONS:
             raise ValidationError({"resolution": f"one of {', '.join(RESOLUTIONS)}"})
-        end = _time(request, "end", timezone.now())
+        end = query_time(request, "end", timezone.now())
         try:
-            start = _time(request, "start", end - timedelta(hours=1))
+            start = query_time(request, "start", end - timedelta(hours=1))
         except OverflowError as exc:  # the default start, an hour before an end in year 1
             raise ValidationError({"end": "out of range"}) from exc
         if start >= end:
