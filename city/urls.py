@@ -26,6 +26,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("tiles/", include("apps.tiles.urls")),
+    path("ogc/", include("apps.ogc.urls")),  # OGC API - Features and Tiles
     path("imports/", include("apps.imports.urls")),
     path("jobs/<int:pk>/", job_page, name="job"),
     path("admin/", admin.site.urls),

@@ -90,8 +90,8 @@ def _aggregate_params(run: ScenarioRun, interval: int | None) -> dict[str, Any]:
     return {"run": run.pk, "interval": interval, "duration": _period(run, interval), "seeds": seeds}
 
 
-def _bbox_sql(bbox: tuple[float, float, float, float] | None) -> str:
-    return "" if bbox is None else "AND g.geom && ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326)"
+def _bbox_sql(bbox: tuple[float, float, float, float] | None, column: str = "g.geom") -> str:
+    return "" if bbox is None else f"AND {column} && ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326)"
 
 
 def _bbox_params(bbox: tuple[float, float, float, float] | None) -> dict[str, float]:
@@ -126,38 +126,51 @@ def segments_geojson(run: ScenarioRun, *, interval: int | None, bbox: tuple[floa
         return str(cursor.fetchone()[0])
 
 
-def difference_geojson(
-    run: ScenarioRun, against: ScenarioRun, *, interval: int | None, bbox: tuple[float, float, float, float] | None
-) -> str:
-    """Per segment: the run's flow and speed, the other run's, and the difference (absolute and percent).
-    A segment used in only one of them (e.g. closed in the scenario) counts as zero flow in the other."""
+DIFFERENCE_FIELDS = {
+    "flow_veh_h": "coalesce(a.flow_veh_h, 0)",
+    "flow_base": "coalesce(b.flow_veh_h, 0)",
+    "flow_diff": "coalesce(a.flow_veh_h, 0) - coalesce(b.flow_veh_h, 0)",
+    "flow_pct": "100 * (coalesce(a.flow_veh_h, 0) - b.flow_veh_h) / nullif(b.flow_veh_h, 0)",
+    "speed_kmh": "a.speed_kmh",
+    "speed_base": "b.speed_kmh",
+    "speed_diff": "a.speed_kmh - b.speed_kmh",
+    "speed_pct": "100 * (a.speed_kmh - b.speed_kmh) / nullif(b.speed_kmh, 0)",
+    "travel_time_diff": "a.travel_time_s - b.travel_time_s",
+}
+
+
+def difference_rows_sql(run: ScenarioRun, against: ScenarioRun, *, interval: int | None) -> tuple[str, dict[str, Any]]:
+    """SQL (named params) with one row per segment either run used: pk, geom, name and DIFFERENCE_FIELDS
+    (rounded). A segment used in only one of them (e.g. closed in the scenario) counts as zero flow in the other."""
     a_sql = _AGGREGATE.replace("%(", "%(a_")
     b_sql = _AGGREGATE.replace("%(", "%(b_")
     params = {f"a_{k}": v for k, v in _aggregate_params(run, interval).items()}
     params |= {f"b_{k}": v for k, v in _aggregate_params(against, interval).items()}
-    fields = {
-        "flow_veh_h": "coalesce(a.flow_veh_h, 0)",
-        "flow_base": "coalesce(b.flow_veh_h, 0)",
-        "flow_diff": "coalesce(a.flow_veh_h, 0) - coalesce(b.flow_veh_h, 0)",
-        "flow_pct": "100 * (coalesce(a.flow_veh_h, 0) - b.flow_veh_h) / nullif(b.flow_veh_h, 0)",
-        "speed_kmh": "a.speed_kmh",
-        "speed_base": "b.speed_kmh",
-        "speed_diff": "a.speed_kmh - b.speed_kmh",
-        "speed_pct": "100 * (a.speed_kmh - b.speed_kmh) / nullif(b.speed_kmh, 0)",
-        "travel_time_diff": "a.travel_time_s - b.travel_time_s",
-    }
-    props = ", ".join(f"'{name}', {_round(expr)}" for name, expr in fields.items())
+    columns = ", ".join(f"{_round(expr)} AS {name}" for name, expr in DIFFERENCE_FIELDS.items())
+    sql = f"""
+        SELECT g.id AS pk, g.geom, g.name, {columns}
+        FROM ({a_sql}) a FULL JOIN ({b_sql}) b ON b.segment_id = a.segment_id
+        JOIN roads_roadsegment g ON g.id = coalesce(a.segment_id, b.segment_id)
+    """
+    return sql, params
+
+
+def difference_geojson(
+    run: ScenarioRun, against: ScenarioRun, *, interval: int | None, bbox: tuple[float, float, float, float] | None
+) -> str:
+    """Per segment: the run's flow and speed, the other run's, and the difference (absolute and percent)."""
+    rows_sql, params = difference_rows_sql(run, against, interval=interval)
+    props = ", ".join(f"'{name}', d.{name}" for name in DIFFERENCE_FIELDS)
     sql = f"""
         SELECT json_build_object('type', 'FeatureCollection', 'run', %(a_run)s, 'against', %(b_run)s,
                'interval', %(a_interval)s::int,
                'features', coalesce(json_agg(json_build_object(
-                   'type', 'Feature', 'id', g.id,
-                   'geometry', ST_AsGeoJSON(g.geom, {GEOJSON_DECIMALS})::json,
-                   'properties', json_build_object('segment', g.id, 'name', g.name, {props})
-               ) ORDER BY g.id), '[]'::json))::text
-        FROM ({a_sql}) a FULL JOIN ({b_sql}) b ON b.segment_id = a.segment_id
-        JOIN roads_roadsegment g ON g.id = coalesce(a.segment_id, b.segment_id)
-        WHERE true {_bbox_sql(bbox)}
+                   'type', 'Feature', 'id', d.pk,
+                   'geometry', ST_AsGeoJSON(d.geom, {GEOJSON_DECIMALS})::json,
+                   'properties', json_build_object('segment', d.pk, 'name', d.name, {props})
+               ) ORDER BY d.pk), '[]'::json))::text
+        FROM ({rows_sql}) d
+        WHERE true {_bbox_sql(bbox, "d.geom")}
     """
     with connection.cursor() as cursor:
         cursor.execute(sql, {**params, **_bbox_params(bbox)})

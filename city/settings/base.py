@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "apps.tiles",
     "apps.maps",
     "apps.portal",
+    "apps.ogc",
 ]
 
 MIDDLEWARE = [
