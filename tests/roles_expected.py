@@ -76,6 +76,30 @@ HTTP: dict[str, dict[str, Any]] = {
     "api/public/conditions/<dataset>/": PUBLIC_READ,
     "api/public/aggregates/": PUBLIC_READ,
     "api/public/partitions/<partition>/": PUBLIC_READ,
+    # --- OGC API - Features and Tiles (apps/ogc): read-only for everyone; what each role sees is filtered ---
+    **{
+        f"ogc/{path}": PUBLIC_READ
+        for path in (
+            "",
+            "api",
+            "conformance",
+            "collections",
+            "collections/<collection_id>",
+            "collections/<collection_id>/queryables",
+            "collections/<collection_id>/items",
+            "collections/<collection_id>/tiles",
+            "collections/<collection_id>/tiles/<tms>",
+            "collections/<collection_id>/tiles/<tms>/tilejson.json",
+            "collections/<collection_id>/tiles/<tms>/<z>/<row>/<col>",
+            "tileMatrixSets",
+            "tileMatrixSets/<tms>",
+        )
+    },  # fmt: skip
+    # The item here is a substation (critical infrastructure): not found for the public and machine accounts.
+    "ogc/collections/<collection_id>/items/<feature_id>": {
+        "GET": {"*": "ok", "anonymous": "404", "ingest": "404", "device": "404"},
+        "*": NOBODY_405,
+    },  # fmt: skip
     # --- the API ---
     "api/": LAYER,  # the router root: the default policy (RoleReadOnly), then read-only
     "api/schema/": PUBLIC_READ,

@@ -104,6 +104,13 @@ def concrete(route: Route, objects: dict[str, Any], layer: str = "buildings") ->
         "partition": "district",
         "app_label": "buildings",
         "url": "no-such-page/",
+        # OGC API: a collection whose items depend on the role, its one substation, the tiles over Helsinki
+        "collection_id": "utility-assets",
+        "feature_id": str(UtilityAsset.objects.filter(kind="substation").values_list("pk", flat=True).first()),
+        "tms": "WebMercatorQuad",
+        "z": "14",
+        "row": "4739",
+        "col": "9326",
     }  # fmt: skip  (url: the admin's catch-all)
     url = "api/.json" if route.key == "api/<format>" else route.key  # the router root's suffix converter
     if url.startswith("tiles/"):
@@ -124,7 +131,7 @@ def concrete(route: Route, objects: dict[str, Any], layer: str = "buildings") ->
         values["id"] = _first_pk("accounts", "user")
     for name, value in values.items():
         url = url.replace(f"<{name}>", value)
-    if url.endswith(".json"):
+    if url.endswith(".json") and not url.endswith("/tilejson.json"):  # a format suffix, not a file name
         url += "/" if not url.startswith("api/.json") else ""
     assert "<" not in url, f"a new path parameter in {route.key}: give concrete() a value for it"
     return "/" + url

@@ -53,6 +53,9 @@ class Collection:
     temporal: str | None = None  # the property `datetime` filters on
     tile_layer: str | None = None  # apps/tiles layer serving this collection as vector tiles
     attribution: str = ODBL
+    # True: the rows change only through imports and the admin, which bump the data version, so derived
+    # figures (the extent) may be cached under it. Sensors are also created by commands that do not.
+    versioned: bool = True
     extra: dict[str, Any] = field(default_factory=dict)  # more collection metadata (a published comparison's)
 
 
@@ -79,6 +82,7 @@ def _model_collection(
     geometry: str,
     temporal: str | None = None,
     tile_layer: str | None = None,
+    versioned: bool = True,
 ) -> Collection:
     properties = _model_properties(model, serializer)
     return Collection(
@@ -90,6 +94,7 @@ def _model_collection(
         geometry=geometry,
         temporal=temporal,
         tile_layer=tile_layer,
+        versioned=versioned,
     )
 
 
@@ -127,7 +132,7 @@ CITY_COLLECTIONS: dict[str, Collection] = {
             id="sensors", title="Sensors",
             description="Traffic and air-quality sensors (open data); energy meters for signed-in staff only.",
             model=Sensor, serializer=SensorSerializer, visible=lambda user: Sensor.objects.visible_to(user),
-            geometry="Point", temporal="installed_at",
+            geometry="Point", temporal="installed_at", versioned=False,
         ),
     )
 }  # fmt: skip

@@ -115,7 +115,7 @@ def with_members(document: str, **members: Any) -> str:
 def extent(collection: Collection, user: Any, *, audience: str) -> dict[str, Any]:
     """The collection's spatial (CRS84) and, if it has one, temporal extent; cached per data version."""
     key = f"citytwin:ogc:extent:{data_version()}:{collection.id}:{audience}"
-    found = cache.get(key)
+    found = cache.get(key) if collection.versioned else None
     if found is not None:
         return found
     source, params = collection.rows(user)
@@ -131,5 +131,6 @@ def extent(collection: Collection, user: Any, *, audience: str) -> dict[str, Any
     if collection.temporal and (start or end):
         interval = [t.isoformat().replace("+00:00", "Z") if t else None for t in (start, end)]
         result["temporal"] = {"interval": [interval], "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"}
-    cache.set(key, result, EXTENT_TTL_S)
+    if collection.versioned:
+        cache.set(key, result, EXTENT_TTL_S)
     return result

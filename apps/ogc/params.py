@@ -128,11 +128,16 @@ def _typed(name: str, kind: str, raw: str) -> Any:
     return raw
 
 
+def _one(query: QueryDict, name: str) -> str:
+    """The parameter's value (the last, if repeated)."""
+    return str(query.get(name, ""))
+
+
 def parse_items(query: QueryDict, collection: Collection) -> ItemsQuery:
     check_known(query, (*ITEMS, *collection.properties))
     try:
-        bbox_crs = crs_module.parse(query["bbox-crs"], name="bbox-crs") if "bbox-crs" in query else crs_module.DEFAULT
-        out_crs = crs_module.parse(query["crs"], name="crs") if "crs" in query else crs_module.DEFAULT
+        bbox_crs = crs_module.parse(_one(query, "bbox-crs"), name="bbox-crs") if "bbox-crs" in query else crs_module.DEFAULT
+        out_crs = crs_module.parse(_one(query, "crs"), name="crs") if "crs" in query else crs_module.DEFAULT
     except CRSError as exc:
         raise InvalidParameter(str(exc)) from exc
     if "bbox-crs" in query and "bbox" not in query:
@@ -140,11 +145,11 @@ def parse_items(query: QueryDict, collection: Collection) -> ItemsQuery:
     return ItemsQuery(
         limit=min(_whole(query, "limit", DEFAULT_LIMIT, minimum=1, maximum=2**31 - 1), MAX_LIMIT),
         offset=_whole(query, "offset", 0, minimum=0, maximum=MAX_OFFSET),
-        bbox=_bbox(query["bbox"], bbox_crs) if "bbox" in query else None,
+        bbox=_bbox(_one(query, "bbox"), bbox_crs) if "bbox" in query else None,
         bbox_crs=bbox_crs,
         crs=out_crs,
-        interval=_interval(query["datetime"]) if "datetime" in query else None,
+        interval=_interval(_one(query, "datetime")) if "datetime" in query else None,
         filters={
-            name: _typed(name, kind, query[name]) for name, kind in collection.properties.items() if name in query
+            name: _typed(name, kind, _one(query, name)) for name, kind in collection.properties.items() if name in query
         },
     )
