@@ -206,7 +206,8 @@ def test_bad_parameters_are_400s_that_say_why(api, query: str, says: str) -> Non
 # --- HTML ---------------------------------------------------------------------------------------------------
 def test_html_views_of_landing_collections_items_and_item(api) -> None:  # noqa: ANN001
     building = Building.objects.exclude(name="").order_by("pk").first()
-    for url, text in (("/ogc/", "Collections"), ("/ogc/collections", "Buildings"),
+    for url, text in (("/ogc/", "Collections"), ("/ogc/collections", "Buildings"), ("/ogc/conformance", "ogcapi-features-2"),
+                      ("/ogc/collections/buildings", "height_m"), ("/ogc/api", "/collections/{collectionId}/items"),
                       ("/ogc/collections/buildings/items?limit=5", "Next"),
                       (f"/ogc/collections/buildings/items/{building.pk}", building.name)):  # fmt: skip
         response = api.get(url, HTTP_ACCEPT="text/html,application/xhtml+xml")

@@ -136,7 +136,9 @@ def _one(query: QueryDict, name: str) -> str:
 def parse_items(query: QueryDict, collection: Collection) -> ItemsQuery:
     check_known(query, (*ITEMS, *collection.properties))
     try:
-        bbox_crs = crs_module.parse(_one(query, "bbox-crs"), name="bbox-crs") if "bbox-crs" in query else crs_module.DEFAULT
+        bbox_crs = (
+            crs_module.parse(_one(query, "bbox-crs"), name="bbox-crs") if "bbox-crs" in query else crs_module.DEFAULT
+        )
         out_crs = crs_module.parse(_one(query, "crs"), name="crs") if "crs" in query else crs_module.DEFAULT
     except CRSError as exc:
         raise InvalidParameter(str(exc)) from exc

@@ -116,7 +116,7 @@ class CollectionView(OGCView):
     def get(self, request: Request, collection_id: str) -> HttpResponse:
         found = self.get_collection(collection_id)
         document = _collection_document(request, found)
-        return self.answer(request, document, "ogc/collection.html", queryables=found.properties)
+        return self.answer(request, document, "ogc/collection.html", queryables=list(found.properties))
 
 
 class QueryablesView(OGCView):
@@ -158,8 +158,10 @@ class ItemsView(OGCView):
         body = features.with_members(body, **members)
         if fmt == "html":
             page = json.loads(body)
-            response = render(request, "ogc/items.html", {"collection": found, "page": page, "base": base_url(request),
-                                                          "properties": list(found.properties)})  # fmt: skip
+            # The map draws CRS84 only: the city map's style is in longitude/latitude.
+            shown = {"type": "FeatureCollection", "features": page["features"]} if query.crs.is_storage else None
+            context = {"collection": found, "page": page, "base": base_url(request), "map_features": shown}
+            response = render(request, "ogc/items.html", {**context, "properties": list(found.properties)})
         else:
             response = HttpResponse(body, content_type=GEOJSON)
         response["Content-Crs"] = f"<{query.crs.uri}>"
