@@ -33,6 +33,8 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     slash) answers the API's JSON error, as a route's own 404 does; pages keep Django's HTML page."""
     if request.path.startswith("/api/"):
         return JsonResponse(error_body("not_found", "No such URL in the API; see /api/docs/."), status=404)
+    if request.path.startswith("/ogc/"):  # the OGC API's clients read JSON errors too
+        return JsonResponse(error_body("NotFound", "No such resource in the OGC API; see /ogc/api."), status=404)
     return page_not_found(request, exception)  # templates/404.html: what happened, and where to go
 
 

@@ -21,13 +21,23 @@ def _param(
 
 
 def _ok(description: str, *types: str) -> dict[str, Any]:
+    content = {t: {"schema": {"type": "string"} if t == HTML else {"type": "object"}} for t in types}
     return {
-        "200": {
-            "description": description,
-            "content": {t: {"schema": {"type": "object"} if t != HTML else {"type": "string"}} for t in types},
-        },
-        "400": {"description": "A parameter is invalid: the body says which and why."},
+        "200": {"description": description, "content": content},
+        "400": {"description": "A parameter is invalid: the body says which and why.", "content": _ERROR},
+        "404": {"description": "No such collection or feature (or not for your role).", "content": _ERROR},
     }
+
+
+_ERROR = {
+    "application/json": {
+        "schema": {
+            "type": "object",
+            "required": ["code"],
+            "properties": {"code": {"type": "string"}, "description": {"type": "string"}, "detail": {"type": "string"}},
+        }
+    }
+}
 
 
 def definition(base: str, collections: list[Collection]) -> dict[str, Any]:
@@ -41,6 +51,9 @@ def definition(base: str, collections: list[Collection]) -> dict[str, Any]:
         {"type": "string", "enum": [c.id for c in collections]},
         "A collection's id.",
         required=True,
+    )
+    tms = _param(
+        "tileMatrixSetId", "path", {"type": "string", "enum": ["WebMercatorQuad"]}, "The tiling scheme.", required=True
     )
     items_params = [
         collection_id,
@@ -75,14 +88,24 @@ def definition(base: str, collections: list[Collection]) -> dict[str, Any]:
         "/tileMatrixSets": {"get": {"summary": "Tile matrix sets", "operationId": "getTileMatrixSets", "responses": _ok("The tiling schemes.", JSON)}},
         "/tileMatrixSets/{tileMatrixSetId}": {"get": {
             "summary": "A tile matrix set", "operationId": "getTileMatrixSet",
-            "parameters": [_param("tileMatrixSetId", "path", {"type": "string", "enum": ["WebMercatorQuad"]}, "The tiling scheme.", required=True)],
+            "parameters": [tms],
             "responses": _ok("Its definition.", JSON),
         }},
         "/collections/{collectionId}/tiles": {"get": {"summary": "A collection's tilesets", "operationId": "getTilesets", "parameters": [collection_id], "responses": _ok("The vector tilesets.", JSON)}},
-        "/collections/{collectionId}/tiles/{tileMatrixSetId}": {"get": {"summary": "A tileset", "operationId": "getTileset", "parameters": [collection_id], "responses": _ok("The tileset's metadata.", JSON)}},
+        "/collections/{collectionId}/tiles/{tileMatrixSetId}": {"get": {"summary": "A tileset", "operationId": "getTileset", "parameters": [collection_id, tms], "responses": _ok("The tileset's metadata.", JSON)}},
+        "/collections/{collectionId}/tiles/{tileMatrixSetId}/tilejson.json": {"get": {"summary": "TileJSON", "operationId": "getTileJSON", "parameters": [collection_id, tms], "responses": _ok("TileJSON 3.0.0 of the tileset.", JSON)}},
         "/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}": {"get": {
-            "summary": "A vector tile", "operationId": "getTile", "parameters": [collection_id],
-            "responses": {"200": {"description": "A Mapbox Vector Tile.", "content": {"application/vnd.mapbox-vector-tile": {"schema": {"type": "string", "format": "binary"}}}}},
+            "summary": "A vector tile", "operationId": "getTile",
+            "parameters": [collection_id, tms,
+                           _param("tileMatrix", "path", {"type": "integer", "minimum": 0, "maximum": 22}, "The zoom level.", required=True),
+                           _param("tileRow", "path", {"type": "integer", "minimum": 0}, "The row (y), from the top.", required=True),
+                           _param("tileCol", "path", {"type": "integer", "minimum": 0}, "The column (x), from the left.", required=True)],
+            "responses": {
+                "200": {"description": "A Mapbox Vector Tile (empty below the layer's first zoom).", "content": {"application/vnd.mapbox-vector-tile": {"schema": {"type": "string", "format": "binary"}}}},
+                "304": {"description": "Not modified (If-None-Match)."},
+                "400": {"description": "No such tile at that zoom.", "content": _ERROR},
+                "404": {"description": "No such collection, tiles or tile matrix set.", "content": _ERROR},
+            },
         }},
     }  # fmt: skip
     return {

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
@@ -245,6 +246,7 @@ class TileJSONView(_TilesView):
         return JsonResponse(tiles.tilejson(site, base_url(request), found, extent))
 
 
+@csrf_exempt  # read-only (require_safe): a POST or an unknown method is a 405, not a CSRF 403
 @require_safe
 def tile(request: HttpRequest, collection_id: str, tms: str, z: int, row: int, col: int) -> HttpResponse:
     """A tile at its OGC address: the same response as /tiles/<layer>/z/x/y.pbf."""
