@@ -4,6 +4,7 @@ OGC tile path only reorders its coordinates (tileMatrix/tileRow/tileCol is z/y/x
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from apps.tiles.layers import LAYERS, TileLayer
@@ -23,7 +24,28 @@ _TILEJSON_TYPES = {"integer": "Number", "number": "Number", "boolean": "Boolean"
 
 
 def tile_matrix_set() -> dict[str, Any]:
-    """WebMercatorQuad as OGC Two Dimensional Tile Matrix Set 2.0 defines it, zoom 0..MAX_ZOOM."""
+    """WebMercatorQuad as OGC Two Dimensional Tile Matrix Set 2.0 defines it, zoom 0..MAX_ZOOM, with the
+    1.0 encoding's members beside (`type`, `identifier`, `supportedCRS`, `tileMatrix`): GDAL 3.6 (Debian 12,
+    and the QGIS built on it) reads only those; 2.0 clients ignore them."""
+    matrices = [
+        {
+            "id": str(z),
+            "scaleDenominator": _CELL_0 / 2**z / _PIXEL_M,
+            "cellSize": _CELL_0 / 2**z,
+            "cornerOfOrigin": "topLeft",
+            "pointOfOrigin": [-_ORIGIN, _ORIGIN],
+            "tileWidth": 256,
+            "tileHeight": 256,
+            "matrixWidth": 2**z,
+            "matrixHeight": 2**z,
+        }
+        for z in range(MAX_ZOOM + 1)
+    ]
+    legacy = [
+        {"type": "TileMatrixType", "identifier": m["id"], "topLeftCorner": m["pointOfOrigin"]}
+        | {k: m[k] for k in ("scaleDenominator", "tileWidth", "tileHeight", "matrixWidth", "matrixHeight")}
+        for m in matrices
+    ]
     return {
         "id": TMS_ID,
         "title": "Google Maps Compatible for the World",
@@ -31,20 +53,11 @@ def tile_matrix_set() -> dict[str, Any]:
         "crs": WEB_MERCATOR_URI,
         "orderedAxes": ["X", "Y"],
         "wellKnownScaleSet": "http://www.opengis.net/def/wkss/OGC/1.0/GoogleMapsCompatible",
-        "tileMatrices": [
-            {
-                "id": str(z),
-                "scaleDenominator": _CELL_0 / 2**z / _PIXEL_M,
-                "cellSize": _CELL_0 / 2**z,
-                "cornerOfOrigin": "topLeft",
-                "pointOfOrigin": [-_ORIGIN, _ORIGIN],
-                "tileWidth": 256,
-                "tileHeight": 256,
-                "matrixWidth": 2**z,
-                "matrixHeight": 2**z,
-            }
-            for z in range(MAX_ZOOM + 1)
-        ],
+        "tileMatrices": matrices,
+        "type": "TileMatrixSetType",
+        "identifier": TMS_ID,
+        "supportedCRS": WEB_MERCATOR_URI,
+        "tileMatrix": legacy,
     }
 
 
@@ -105,12 +118,40 @@ def tileset(base: str, collection: Collection, extent: dict[str, Any]) -> dict[s
         "attribution": collection.attribution,
     }
     if "spatial" in extent:
+        document["tileMatrixSetLimits"] = limits(extent["spatial"]["bbox"][0], layer.min_zoom)
         document["boundingBox"] = {
             "lowerLeft": extent["spatial"]["bbox"][0][:2],
             "upperRight": extent["spatial"]["bbox"][0][2:],
             "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
         }
     return document
+
+
+def _tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
+    n = 2**z
+    lat = max(min(lat, 85.05112878), -85.05112878)
+    col = int((lon + 180.0) / 360.0 * n)
+    row = int((1.0 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2.0 * n)
+    return min(max(col, 0), n - 1), min(max(row, 0), n - 1)
+
+
+def limits(bbox: list[float], min_zoom: int) -> list[dict[str, Any]]:
+    """The tiles that cover the extent, per zoom from the layer's first (OGC TileMatrixSetLimits)."""
+    west, south, east, north = bbox
+    found = []
+    for z in range(min_zoom, MAX_ZOOM + 1):
+        min_col, min_row = _tile_of(west, north, z)
+        max_col, max_row = _tile_of(east, south, z)
+        found.append(
+            {
+                "tileMatrix": str(z),
+                "minTileRow": min_row,
+                "maxTileRow": max_row,
+                "minTileCol": min_col,
+                "maxTileCol": max_col,
+            }
+        )
+    return found
 
 
 def tilesets(base: str, collection: Collection) -> dict[str, Any]:
