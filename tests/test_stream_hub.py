@@ -206,6 +206,34 @@ async def test_concurrent_subscriptions_share_one_snapshot_query_kept_current_by
     assert len(calls) == 3
 
 
+async def test_a_shared_snapshot_is_encoded_once_until_a_batch_changes_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import apps.streaming.hub as hub_module
+
+    encoded: list[Any] = []
+    real = hub_module.encode
+    # items are dicts; the subscriptions' ids, names and params are encoded too, and not counted here
+    monkeypatch.setattr(
+        hub_module,
+        "encode",
+        lambda message: (encoded.append(message) if isinstance(message, dict) else None) or real(message),
+    )
+    hub = Hub()
+    topic = counting_topic([], [{"id": 1, "kind": "k", "v": 1}, {"id": 2, "kind": "k", "v": 1}])
+    texts = [await hub.snapshot_text(Subscription(FakeSocket(), f"s{n}", topic, {"kind": "k"}, "operator"), None)
+             for n in range(20)]  # fmt: skip
+    assert len(set(texts)) == 1 and json.loads(texts[0]) == [
+        {"id": 1, "kind": "k", "v": 1},
+        {"id": 2, "kind": "k", "v": 1},
+    ]
+    items_encoded = len(encoded)
+    assert items_encoded == 2  # each item once, for all 20 subscribers
+    hub.on_batch({"topic": "things", "seq": 1, "items": [{"id": 9, "kind": "x"}]})  # not wanted: nothing changes
+    assert await hub.snapshot_text(Subscription(FakeSocket(), "t", topic, {"kind": "k"}, "operator"), None) == texts[0]
+    hub.on_batch({"topic": "things", "seq": 2, "items": [{"id": 2, "kind": "k", "v": 5}]})
+    changed = await hub.snapshot_text(Subscription(FakeSocket(), "u", topic, {"kind": "k"}, "operator"), None)
+    assert json.loads(changed)[1]["v"] == 5 and len(encoded) == items_encoded + 2
+
+
 async def test_a_shared_snapshot_expires_and_a_failed_query_is_not_shared() -> None:
     hub = Hub()
     calls: list[float] = []

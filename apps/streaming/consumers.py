@@ -333,7 +333,7 @@ class CityConsumer(AsyncJsonWebsocketConsumer):
         if reason:
             self._send_json({"type": "resync", "id": sub.id, "reason": reason})
         try:
-            items = await self.hub.snapshot(sub, self.user)
+            items = await self.hub.snapshot_text(sub, self.user)
         except Exception:  # noqa: BLE001 - the database is away: say so; the client retries with resync
             log.warning("snapshot for %s failed", sub.topic.name, exc_info=True)
             self._send_json({"type": "error", "id": sub.id, "code": "unavailable", "detail": "try again shortly"})
@@ -341,7 +341,9 @@ class CityConsumer(AsyncJsonWebsocketConsumer):
         if self.subs.get(sub.id) is not sub:
             return  # unsubscribed (or replaced) meanwhile
         sub.seq = 0
-        self._send_json({"type": "snapshot", "id": sub.id, "topic": sub.topic.name, "seq": 0, "items": items})
+        self.push(
+            f'{{"type":"snapshot","id":{encode(sub.id)},"topic":{encode(sub.topic.name)},"seq":0,"items":{items}}}'
+        )
         sub.ready = True  # what it collected meanwhile goes out as update 1
         if sub.pending:
             self.hub.kick()
