@@ -10,16 +10,15 @@ import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from django.db import connection
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from apps.accounts.models import Role
 from apps.accounts.services import create_user
-from tests.test_browser import ARGS, CHROMIUM, SCREENS
+from tests.test_browser import SCREENS, browser  # noqa: F401 - the shared browser fixture
 from tests.test_live import publish
 
 pytestmark = pytest.mark.django_db
@@ -76,15 +75,6 @@ def test_superusers_count_as_admins(client, django_user_model) -> None:  # noqa:
 
 
 # --- in the browser ----------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    assert Path(CHROMIUM).exists(), "Debian chromium is missing: bin/setup installs it"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
@@ -250,7 +240,7 @@ def city_feed(live_sensors, operator_login, django_db_blocker) -> Iterator[dict[
 
 
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
+def page(browser: Browser) -> Iterator[Page]:  # noqa: F811 - the shared fixture
     context = browser.new_context(viewport={"width": 1440, "height": 900})
     # Runs before the page's own scripts and outside its CSP: records every violation, reported or not.
     context.add_init_script(

@@ -3,13 +3,10 @@ a page on another origin names only the TileJSON URL, and the map renders the bu
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
-from tests.test_browser import ARGS, CHROMIUM
+from tests.test_browser import browser  # noqa: F401 - the shared browser fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 
@@ -32,16 +29,7 @@ SCRIPT = """(tilejson) => new Promise((resolve, reject) => {
 })"""
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    assert Path(CHROMIUM).exists(), "Debian chromium is missing: bin/setup installs it"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
-def test_maplibre_renders_the_buildings_from_the_tilejson_alone(browser: Browser, server_url: str) -> None:
+def test_maplibre_renders_the_buildings_from_the_tilejson_alone(browser: Browser, server_url: str) -> None:  # noqa: F811
     context = browser.new_context()
     page = context.new_page()
     errors: list[str] = []
