@@ -78,8 +78,8 @@ def _model_collection(
     description: str,
     model: type[Model],
     serializer: type[GeoFeatureModelSerializer],
-    visible: Callable[[Any], QuerySet],
     geometry: str,
+    visible: Callable[[Any], QuerySet] | None = None,  # the rows a user may see; None: every row (open data)
     temporal: str | None = None,
     tile_layer: str | None = None,
     versioned: bool = True,
@@ -89,7 +89,7 @@ def _model_collection(
         id=id,
         title=title,
         description=description,
-        rows=lambda user: _queryset_rows(visible(user), properties),
+        rows=lambda user: _queryset_rows(visible(user) if visible else model._default_manager.all(), properties),
         properties=properties,
         geometry=geometry,
         temporal=temporal,
@@ -103,18 +103,18 @@ CITY_COLLECTIONS: dict[str, Collection] = {
     for c in (
         _model_collection(
             id="buildings", title="Buildings", description="Building footprints with heights (OpenStreetMap).",
-            model=Building, serializer=BuildingSerializer, visible=lambda user: Building.objects.all(),
+            model=Building, serializer=BuildingSerializer,
             geometry="MultiPolygon", tile_layer="buildings",
         ),
         _model_collection(
             id="road-segments", title="Road segments",
             description="Directed road segments between junctions, with lanes and speed limits.",
-            model=RoadSegment, serializer=RoadSegmentSerializer, visible=lambda user: RoadSegment.objects.all(),
+            model=RoadSegment, serializer=RoadSegmentSerializer,
             geometry="LineString", tile_layer="roads",
         ),
         _model_collection(
             id="road-nodes", title="Road nodes", description="Junctions and dead ends of the road network.",
-            model=RoadNode, serializer=RoadNodeSerializer, visible=lambda user: RoadNode.objects.all(),
+            model=RoadNode, serializer=RoadNodeSerializer,
             geometry="Point",
         ),
         _model_collection(
@@ -125,7 +125,7 @@ CITY_COLLECTIONS: dict[str, Collection] = {
         ),
         _model_collection(
             id="districts", title="Districts", description="Administrative districts of the city.",
-            model=District, serializer=DistrictSerializer, visible=lambda user: District.objects.all(),
+            model=District, serializer=DistrictSerializer,
             geometry="MultiPolygon", tile_layer="districts",
         ),
         _model_collection(
