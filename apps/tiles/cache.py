@@ -107,7 +107,7 @@ class HotTiles:
         raw = await self._client().get(self._full_key(key))
         if raw is None:
             return None
-        tile = Tile.of(bytes(self._serializer.loads(raw)))
+        tile = Tile.of(bytes(self._serializer.loads(raw if isinstance(raw, bytes) else raw.encode())))
         self._remember(key, tile)
         return tile
 

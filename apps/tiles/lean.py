@@ -22,8 +22,9 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections, connections
+from django.db import close_old_connections, connection, connections
 from django.http.request import split_domain_port, validate_host
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
@@ -110,7 +111,8 @@ class LeanTiles:
         has_session = settings.SESSION_COOKIE_NAME.encode() in headers.get(b"cookie", b"")
         if not has_session and not headers.get(b"authorization", b"").lower().startswith(b"token "):
             return spec.params_for(z=z, x=x, y=y, public_reader=True)  # no credentials: the public's view
-        public = await asyncio.to_thread(_reads_as_public, scope)
+        # Django's thread for ORM calls, as Django itself would make them.
+        public = await sync_to_async(_reads_as_public, thread_sensitive=True)(scope)
         return spec.params_for(z=z, x=x, y=y, public_reader=public)
 
     async def _tile(self, spec: TileLayer, params: dict[str, Any], z: int, x: int, y: int) -> tile_cache.Tile:
@@ -150,6 +152,12 @@ class LeanTiles:
                 self._pool = pool
         return self._pool
 
+    async def aclose(self) -> None:
+        """Close the SQL pool (it belongs to the event loop that opened it)."""
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
     def _response_headers(
         self, spec: TileLayer, tile: tile_cache.Tile, *, secure: bool, not_modified: bool
     ) -> list[tuple[bytes, bytes]]:
@@ -177,7 +185,8 @@ def _reads_as_public(scope: Scope) -> bool:
     try:
         return reads_as_public(user_of_scope(scope))
     finally:
-        close_old_connections()  # back to the pool, as Django does when a request ends
+        if not connection.in_atomic_block:  # (a test's transaction stays open)
+            close_old_connections()  # back to the pool, as Django does when a request ends
 
 
 def _connection_kwargs() -> dict[str, Any]:
