@@ -4,8 +4,10 @@ Measures, for one cached tile (buildings z16 at the data's centre, the bench_til
 benchmark database (see benchlib):
 1. the floor: uvicorn (as bin/run starts it) serving the same bytes from a dict with a 10-line ASGI app,
    asked by the same single keep-alive http.client loop as bench_tiles;
-2. the product over HTTP: uvicorn city.asgi:application (as bench_tiles runs it);
-3. in process (no HTTP): city.asgi.application called with a synthetic scope, per request;
+2. the product over HTTP: uvicorn city.asgi:application (as bench_tiles runs it), with the lean tile path
+   (the default) and without it (CITYTWIN_TILE_LEAN=false: through Django, as before);
+3. in process (no HTTP): the lean path (city.asgi.application) and the Django path behind it
+   (city.asgi.http_application) called with a synthetic scope, per request;
 4. in process, each piece alone: Django's middleware chain (cProfile of BaseHandler.get_response on the
    main thread, the functions that matter by inclusive time), the Redis round trips of data_version() and
    get_tile(), the URL resolve, the ETag hash, the response object.
@@ -81,6 +83,9 @@ def main() -> None:
         assert status == 200, status
         bl.http_loop(server.port, path, 1.0)
         product = bl.http_loop(server.port, path, args.seconds)
+    with bl.Server("profile_tiles_django.log", env={"CITYTWIN_TILE_LEAN": "false"}) as server:
+        bl.http_loop(server.port, path, 1.0)
+        django_only = bl.http_loop(server.port, path, args.seconds)
     tile_file = bl.OUT / "profile_tile.pbf"
     tile_file.write_bytes(tile)
     port = bl.free_port()
@@ -101,8 +106,12 @@ def main() -> None:
     finally:
         proc.terminate()
         proc.wait()
-    for name, s in (("floor (bytes from a dict)", floor), ("product (Django, cache hit)", product)):
-        print(f"  {name:<30} {s.per_s:8.0f} tiles/s  p50 {bl.pct(s.latencies_ms, 50) * 1000:6.0f} us")
+    for name, s in (
+        ("floor (bytes from a dict)", floor),
+        ("product, lean path, cache hit", product),
+        ("product through Django, cache hit", django_only),
+    ):
+        print(f"  {name:<36} {s.per_s:8.0f} tiles/s  p50 {bl.pct(s.latencies_ms, 50) * 1000:6.0f} us")
 
     in_process(path, args.n)
 
@@ -144,7 +153,9 @@ def in_process(path: str, n: int) -> None:
         async def send(message: dict[str, Any]) -> None:
             return None
 
-        await city.asgi.application(dict(scope), receive, send)
+        await app(dict(scope), receive, send)
+
+    app: Any = city.asgi.http_application
 
     async def many() -> float:
         await one()
@@ -155,6 +166,8 @@ def in_process(path: str, n: int) -> None:
 
     bl.header("3-4. in process, per request (microseconds)")
     asgi_us = asyncio.run(many())
+    app = city.asgi.application
+    lean_us = asyncio.run(many())
     handler = BaseHandler()
     handler.load_middleware()
 
@@ -176,7 +189,8 @@ def in_process(path: str, n: int) -> None:
     import hashlib
 
     rows = [
-        ("city.asgi.application (ASGI handler, thread hop, middleware, view)", asgi_us),
+        ("the lean path (city.asgi.application), LRU hit", lean_us),
+        ("Django's ASGI handler (thread hops, middleware, view, 2 Redis GETs)", asgi_us),
         ("  the sync middleware chain + view alone (BaseHandler.get_response)", per_call_us(sync_chain, n)),
         ("  data_version(): one Redis GET", per_call_us(data_version, n)),
         ("  get_tile(): one Redis GET + unpickle", per_call_us(lambda: tile_cache.get_tile(key), n)),

@@ -46,9 +46,14 @@ PUBLIC = "public"
 
 
 def _headers(scope: Scope) -> dict[bytes, bytes]:
+    """The request's headers by lower-case name; repeated ones joined as Django joins them (Cookie with
+    "; ", the rest with ","), so a repeated Host fails the host check as it does in Django."""
     found: dict[bytes, bytes] = {}
     for key, value in scope["headers"]:
-        found[key.lower()] = value  # a repeated header: the last one (only Host, Cookie and the rest are read)
+        name = key.lower()
+        if name in found:
+            value = found[name] + (b"; " if name == b"cookie" else b",") + value
+        found[name] = value
     return found
 
 
