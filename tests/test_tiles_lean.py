@@ -302,3 +302,25 @@ def test_a_city_change_reaches_the_lean_path(loop: Loop) -> None:
         committed(restore)
     renamed = {f["id"]: f["properties"].get("name") for f in after}
     assert renamed[target] == "renamed by the lean tile test"
+
+
+def test_a_redis_that_lost_the_version_does_not_bring_back_old_tiles(loop: Loop) -> None:
+    from django.core.cache import cache
+
+    from apps.core.data_version import VERSION_KEY, data_version
+    from apps.tiles.cache import tile_key
+
+    path = url("buildings", 15)
+    start = data_version()
+    try:
+        cache.set(VERSION_KEY, 1, timeout=None)
+        old = loop.call(loop.front, path).body  # this process keeps it under version 1
+        cache.set(VERSION_KEY, start + 5, timeout=None)
+        loop.call(loop.front, path)
+        cache.delete(VERSION_KEY)  # Redis restarted empty: the version counts from 1 again
+        x, y = tile_of(*CENTRE, 15)
+        cache.set(tile_key(1, "buildings", "public", 15, x, y), b"what the others cached since", timeout=60)
+        assert old != b"what the others cached since"
+        assert loop.call(loop.front, path).body == b"what the others cached since"
+    finally:
+        cache.set(VERSION_KEY, start + 6, timeout=None)

@@ -96,6 +96,11 @@ class HotTiles:
             version = await asyncio.to_thread(data_version)
         else:
             version = int(raw)
+        if version < self._version:
+            # Redis lost the version (flushed, restarted empty) and counts from 1 again: what this process
+            # cached under those numbers before may be stale, so forget it.
+            self._lru.clear()
+            self._bytes = 0
         self._version, self._version_read_at = version, now
         return version
 
