@@ -201,6 +201,12 @@ def test_signed_in_sees_every_kind_through_the_lean_path(
     assert not kinds(public) - public_asset_kinds()
 
 
+def test_a_session_with_a_bad_token_reads_as_the_session_as_in_django(loop: Loop, signed_in: dict[str, str]) -> None:
+    header = {"Cookie": signed_in["cookie"], "Authorization": "Token nonsense"}
+    lean, django = both(loop, url("assets"), headers=header)
+    assert kinds(lean) - public_asset_kinds() and lean.body == django.body
+
+
 def test_bad_cookie_or_token_reads_as_public(loop: Loop) -> None:
     for header in ({"Cookie": f"{settings.SESSION_COOKIE_NAME}=nonsense"}, {"Authorization": "Token nonsense"}):
         reply = loop.call(loop.front, url("assets"), headers=header)

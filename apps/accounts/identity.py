@@ -40,6 +40,11 @@ def user_of_scope(scope: dict[str, Any]) -> Any:
     authorization = _header(scope, b"authorization")
     if authorization.lower().startswith("token "):
         return user_of_token(authorization)
+    return user_of_session(scope)
+
+
+def user_of_session(scope: dict[str, Any]) -> Any:
+    """The user of the request's session cookie, as django.contrib.auth.get_user finds it (None without one)."""
     session_key = parse_cookie(_header(scope, b"cookie")).get(settings.SESSION_COOKIE_NAME)
     if not session_key:
         return None

@@ -29,7 +29,7 @@ from django.http.request import split_domain_port, validate_host
 from psycopg import AsyncClientCursor, AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from apps.accounts.identity import user_of_scope
+from apps.accounts.identity import user_of_session, user_of_token
 from apps.accounts.permissions import reads_as_public
 from apps.core.middleware import DEFAULT_POLICY
 
@@ -42,7 +42,6 @@ log = logging.getLogger(__name__)
 Scope = dict[str, Any]
 ASGIApp = Callable[..., Awaitable[None]]
 PATH = re.compile(r"/tiles/([a-z]+)/(\d{1,2})/(\d{1,10})/(\d{1,10})\.pbf")
-PUBLIC = "public"
 
 
 def _headers(scope: Scope) -> dict[bytes, bytes]:
@@ -72,41 +71,42 @@ class LeanTiles:
             await self.fallback(scope, receive, send)
             return
         try:
-            served = await self._serve(scope, send)
+            reply = await self._reply(scope)
         except Exception:  # anything unexpected: Django answers (and logs) it the usual way
             log.exception("lean tile path failed for %s; Django answers", scope["path"])
-            served = False
-        if not served:
+            reply = None
+        if reply is None:
             await self.fallback(scope, receive, send)
+            return
+        status, headers, body = reply
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
-    async def _serve(self, scope: Scope, send: Any) -> bool:
+    async def _reply(self, scope: Scope) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
+        """(status, headers, body) of the answer, or None when Django must answer."""
         method = scope["method"]
         match = PATH.fullmatch(scope["path"])
         if method not in ("GET", "HEAD") or match is None:
-            return False
+            return None
         spec = LAYERS.get(match.group(1))
         z, x, y = int(match.group(2)), int(match.group(3)), int(match.group(4))
         if spec is None or z > MAX_ZOOM or x >= (1 << z) or y >= (1 << z):
-            return False  # Django's 404/400
+            return None  # Django's 404/400
         headers = _headers(scope)
         secure = _is_secure(scope, headers)
         if not _host_allowed(headers) or (settings.SECURE_SSL_REDIRECT and not secure):
-            return False
+            return None
         if settings.DISALLOWED_USER_AGENTS:
-            return False  # CommonMiddleware's check: rare, left to Django
+            return None  # CommonMiddleware's check: rare, left to Django
 
         params = await self._params(spec, scope, headers, z, x, y)
         tile = await self._tile(spec, params, z, x, y)
         not_modified = headers.get(b"if-none-match") == tile.etag
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 304 if not_modified else 200,
-                "headers": self._response_headers(spec, tile, secure=secure, not_modified=not_modified),
-            }
+        return (
+            304 if not_modified else 200,
+            self._response_headers(spec, tile, secure=secure, not_modified=not_modified),
+            b"" if not_modified or method == "HEAD" else tile.data,
         )
-        await send({"type": "http.response.body", "body": b"" if not_modified or method == "HEAD" else tile.data})
-        return True
 
     async def _params(
         self, spec: TileLayer, scope: Scope, headers: dict[bytes, bytes], z: int, x: int, y: int
@@ -117,7 +117,8 @@ class LeanTiles:
         if not has_session and not headers.get(b"authorization", b"").lower().startswith(b"token "):
             return spec.params_for(z=z, x=x, y=y, public_reader=True)  # no credentials: the public's view
         # Django's thread for ORM calls, as Django itself would make them.
-        public = await sync_to_async(_reads_as_public, thread_sensitive=True)(scope)
+        authorization = headers.get(b"authorization", b"").decode("latin1")
+        public = await sync_to_async(_reads_as_public, thread_sensitive=True)(scope, authorization)
         return spec.params_for(z=z, x=x, y=y, public_reader=public)
 
     async def _tile(self, spec: TileLayer, params: dict[str, Any], z: int, x: int, y: int) -> tile_cache.Tile:
@@ -152,7 +153,7 @@ class LeanTiles:
                 pool: AsyncConnectionPool[AsyncConnection[Any]] = AsyncConnectionPool(
                     kwargs=_connection_kwargs(),
                     min_size=1,
-                    max_size=int(getattr(settings, "CITYTWIN_TILE_POOL_SIZE", 4)),
+                    max_size=int(settings.CITYTWIN_TILE_POOL_SIZE),
                     open=False,
                     name="lean-tiles",
                 )
@@ -189,9 +190,13 @@ class LeanTiles:
 EMPTY = tile_cache.Tile.of(b"")
 
 
-def _reads_as_public(scope: Scope) -> bool:
+def _reads_as_public(scope: Scope, authorization: str) -> bool:
+    """As the view decides: the session's user, else the API token's."""
     try:
-        return reads_as_public(user_of_scope(scope))
+        user = user_of_session(scope)
+        if user is None or not user.is_authenticated:
+            user = user_of_token(authorization)
+        return reads_as_public(user)
     finally:
         if not connection.in_atomic_block:  # (a test's transaction stays open)
             close_old_connections()  # back to the pool, as Django does when a request ends

@@ -261,6 +261,8 @@ CITYTWIN_TILE_HOT_MB = env_int("CITYTWIN_TILE_HOT_MB", 64)
 # lean tile path (apps/tiles/lean.py): a change reaches every process's tiles within this time (browsers
 # keep tiles for CITYTWIN_TILE_MAX_AGE anyway); 0 reads it on every request.
 CITYTWIN_TILE_LEAN = env_bool("CITYTWIN_TILE_LEAN", True)
+# The lean path's own PostgreSQL connections per process (tile misses), besides Django's pool.
+CITYTWIN_TILE_POOL_SIZE = env_int("CITYTWIN_TILE_POOL_SIZE", 4)
 CITYTWIN_TILE_VERSION_TTL_MS = env_int("CITYTWIN_TILE_VERSION_TTL_MS", 1000)
 
 LOGGING = {
