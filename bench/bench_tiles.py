@@ -1,25 +1,31 @@
-"""Vector tiles: GET /tiles/<layer>/<z>/<x>/<y>.pbf through uvicorn vs the same ST_AsMVT SQL in pgbench.
+"""Vector tiles: GET /tiles/<layer>/<z>/<x>/<y>.pbf through uvicorn vs the same ST_AsMVT SQL in pgbench, and
+vs tipg serving the same table and tile.
 
 Baseline: the SQL that apps.tiles.layers.LAYERS[layer].sql() produces, with the view's parameters filled
 in, run by `pgbench -n -f tile.sql -c 1 -T 5` (one client, back to back, prepared nothing).
-Ours: the real ASGI server (uvicorn, 1 worker, DEBUG off) asked for the same tile over one keep-alive
-connection for the same time, by a single Python client (http.client).
-Rounds alternate baseline and ours; the figures are medians over the rounds.
+Peer: tipg (FastAPI + asyncpg) in the benchmark's own venv (bench/peers.py), on the same database, at
+/collections/public.<table>/tiles/WebMercatorQuad/{z}/{x}/{y}.
+Ours: the real ASGI server (uvicorn, 1 worker, DEBUG off) with the product's defaults (tile cache on), with
+the tile cache off, and (unless --no-django) with the lean tile path off, i.e. through Django as before.
+Each is asked for the same tile over one keep-alive connection for the same time, by a single Python client
+(http.client). Rounds alternate raw, ours and the peer; the figures are medians over the rounds.
 
-    .venv/bin/python bench/bench_tiles.py [--rounds 3] [--seconds 5]
+    .venv/bin/python bench/bench_tiles.py [--rounds 3] [--seconds 5] [--no-django]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import time
 
 import benchlib as bl
+import peers
 
 EXTENT_LON = (24.9352, 24.9534)  # the demo city's data extent
 EXTENT_LAT = (60.1642, 60.1791)
-CASES = [("buildings", 15), ("buildings", 16), ("roads", 15)]
+CASES = [("buildings", 14), ("buildings", 15), ("buildings", 16), ("buildings", 17), ("roads", 15)]
 
 
 def slippy(lon: float, lat: float, z: int) -> tuple[int, int]:
@@ -34,6 +40,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seconds", type=int, default=5)
+    ap.add_argument("--no-django", dest="django", action="store_false", help="skip the Django-only server")
     args = ap.parse_args()
 
     bl.banner("bench_tiles", "vector tile endpoint vs the raw ST_AsMVT SQL in pgbench")
@@ -71,6 +78,7 @@ def main() -> None:
                 "x": x,
                 "y": y,
                 "sql_file": sql_file,
+                "table": spec.table,
                 "tile": tile,
                 "features": features,
                 "path": f"/tiles/{layer}/{z}/{x}/{y}.pbf",
@@ -83,88 +91,94 @@ def main() -> None:
         print("    " + filled.replace("\n", "\n    "))
 
     results = []
-    print("\nStarting the server:")
-    with bl.Server("bench_tiles_server.log") as server:
+    print("\nStarting the servers:")
+    servers = {
+        "on": bl.Server("bench_tiles_server.log"),
+        "off": bl.Server("bench_tiles_nocache.log", env={"CITYTWIN_TILE_CACHE": "false"}),
+        "tipg": peers.Tipg("bench_tiles_tipg.log"),
+    }
+    if args.django:
+        servers["django"] = bl.Server("bench_tiles_django.log", env={"CITYTWIN_TILE_LEAN": "false"})
+    with contextlib.ExitStack() as stack:
+        for server in servers.values():
+            stack.enter_context(server)
         for case in cases:
-            bl.header(
-                f"{case['layer']} z{case['z']}/{case['x']}/{case['y']}  ({case['features']} features, "
-                f"{len(case['tile']):,} bytes)"
-            )
-            status, body = bl.get_once(server.port, case["path"])
-            same = (
-                "identical"
-                if status == 200 and body == case["tile"]
-                else f"DIFFERENT (HTTP {status}, {len(body)} bytes)"
-            )
-            print(f"  the endpoint's tile vs the SQL's: {same}")
-            print(
-                f"  baseline: {bl.shell_line(bl.pgbench_command(case['sql_file'], args.seconds))}   (plus -l for latencies)"
-            )
-            print(
-                f"  ours:     GET http://127.0.0.1:{server.port}{case['path']} on one keep-alive connection (http.client),"
-                f" back to back for {args.seconds} s"
-            )
-            bl.http_loop(server.port, case["path"], 1.0)  # warm-up (connection, caches), not counted
-            base, ours = [], []
-            sessions = 0
-            for r in range(1, args.rounds + 1):
-                a, _ = bl.pgbench(case["sql_file"], args.seconds)
-                time.sleep(0.5)
-                s0 = bl.db_sessions(conn)
-                b = bl.http_loop(server.port, case["path"], args.seconds)
-                time.sleep(0.5)  # backends report their session when they exit
-                sessions += bl.db_sessions(conn) - s0
-                base.append(a)
-                ours.append(b)
-                print(
-                    f"  round {r}: baseline {a.per_s:8.1f} tiles/s (pgbench says tps={a.pgbench_tps:.1f}), "
-                    f"p50 {bl.pct(a.latencies_ms, 50):6.2f} ms | ours {b.per_s:8.1f} tiles/s, "
-                    f"p50 {bl.pct(b.latencies_ms, 50):6.2f} ms, p99 {bl.pct(b.latencies_ms, 99):6.2f} ms"
-                )
-            res = summarize(case, base, ours)
-            res["sessions_per_req"] = sessions / max(1, sum(o.ops for o in ours))
-            print(
-                f"  PostgreSQL sessions opened while ours ran: {sessions} for {sum(o.ops for o in ours)} requests "
-                f"({res['sessions_per_req']:.2f} per request; pgbench: 1 per run)"
-            )
-            results.append(res)
+            results.append(run_case(case, servers, args))
     conn.close()
+    print_summary(results, list(servers))
 
-    bl.header("bench_tiles summary (medians over rounds; latencies over all requests of all rounds)")
-    print(
-        f"{'tile':<24}{'features':>9}{'bytes':>9}{'baseline/s':>12}{'ours/s':>10}{'ours p50':>10}{'ours p99':>10}"
-        f"{'base p50':>10}{'base p99':>10}{'ratio':>8}{'conn/req':>10}"
+
+def run_case(case: dict, servers: dict, args: argparse.Namespace) -> dict:
+    bl.header(
+        f"{case['layer']} z{case['z']}/{case['x']}/{case['y']}  ({case['features']} features, {len(case['tile']):,} bytes)"
     )
+    paths = {name: case["path"] for name in servers}
+    paths["tipg"] = peers.Tipg.tile_path(case["table"], case["z"], case["x"], case["y"])
+    for name, server in servers.items():
+        status, body = bl.get_once(server.port, paths[name])
+        if name == "tipg":
+            print(f"  tipg's tile: HTTP {status}, {len(body):,} bytes (its own columns and encoding)")
+            continue
+        same = (
+            "identical" if status == 200 and body == case["tile"] else f"DIFFERENT (HTTP {status}, {len(body)} bytes)"
+        )
+        print(f"  {LABELS[name]}: the endpoint's tile vs the SQL's: {same}")
+    print(f"  baseline: {bl.shell_line(bl.pgbench_command(case['sql_file'], args.seconds))}   (plus -l for latencies)")
+    for name, server in servers.items():
+        print(f"  {LABELS[name]}: GET http://127.0.0.1:{server.port}{paths[name]}")
+    print(f"  each: one keep-alive connection (http.client), back to back for {args.seconds} s")
+    for name, server in servers.items():
+        bl.http_loop(server.port, paths[name], 1.0)  # warm-up (connection, caches, pools), not counted
+    samples: dict[str, list[bl.Sample]] = {"raw": [], **{name: [] for name in servers}}
+    for r in range(1, args.rounds + 1):
+        a, _ = bl.pgbench(case["sql_file"], args.seconds)
+        samples["raw"].append(a)
+        line = f"  round {r}: raw {a.per_s:7.1f}/s p50 {bl.pct(a.latencies_ms, 50):5.2f} ms"
+        for name, server in servers.items():
+            time.sleep(0.3)
+            b = bl.http_loop(server.port, paths[name], args.seconds)
+            samples[name].append(b)
+            line += f" | {name} {b.per_s:7.1f}/s p50 {bl.pct(b.latencies_ms, 50):5.2f} ms"
+        print(line)
+    res = {"name": f"{case['layer']} z{case['z']}/{case['x']}/{case['y']}", "features": case["features"]}
+    res["bytes"] = len(case["tile"])
+    for name, runs in samples.items():
+        res[name] = bl.median([s.per_s for s in runs])
+        res[name + "_p50"] = bl.pct([v for s in runs for v in s.latencies_ms], 50)
+    return res
+
+
+LABELS = {
+    "on": "ours, cache on (defaults)",
+    "off": "ours, cache off (CITYTWIN_TILE_CACHE=false)",
+    "tipg": "tipg",
+    "django": "ours through Django only (CITYTWIN_TILE_LEAN=false)",
+}
+GOALS = [("on", "raw", 2.0), ("on", "tipg", 3.0), ("off", "raw", 0.8)]
+
+
+def print_summary(results: list[dict], names: list[str]) -> None:
+    bl.header("bench_tiles summary (tiles/s: medians over rounds; p50 over all requests of all rounds)")
+    cols = ["raw", *names]
+    print(f"{'tile':<24}{'features':>9}{'bytes':>8}" + "".join(f"{c + '/s':>10}{'p50ms':>7}" for c in cols))
     for r in results:
         print(
-            f"{r['name']:<24}{r['features']:>9}{r['bytes']:>9,}{r['base']:>12.1f}{r['ours']:>10.1f}{r['p50']:>8.2f}ms"
-            f"{r['p99']:>8.2f}ms{r['bp50']:>8.2f}ms{r['bp99']:>8.2f}ms{r['ratio']:>7.2f}x{r['sessions_per_req']:>10.2f}"
+            f"{r['name']:<24}{r['features']:>9}{r['bytes']:>8,}"
+            + "".join(f"{r[c]:>10.1f}{r[c + '_p50']:>7.2f}" for c in cols)
         )
+    print()
+    extra = [("django", "raw", 0.0)] if "django" in names else []
     for r in results:
-        print(bl.ratio_line(r["name"], r["ours"], r["base"]))
+        parts = []
+        for a, b, goal in GOALS + extra:
+            ratio = r[a] / r[b] if r[b] else float("nan")
+            verdict = f" (goal {goal}x: {'met' if ratio >= goal else 'MISSED'})" if goal else ""
+            parts.append(f"{a}/{b} {ratio:5.2f}x{verdict}")
+        print(f"{r['name']:<24} " + "; ".join(parts))
     print(
-        "conn/req: new PostgreSQL sessions per HTTP request (pg_stat_database.sessions); each new session pays"
-        " the backend start and PostGIS/PROJ initialisation that pgbench pays once."
+        "raw: pgbench -c 1 on the layer's SQL; on/off: the product with the tile cache on (defaults) and off; tipg:"
+        " the peer on the same table and tile; django: the product with the lean tile path off (the old path)."
     )
-
-
-def summarize(case: dict, base: list[bl.Sample], ours: list[bl.Sample]) -> dict:
-    base_rate = bl.median([s.per_s for s in base])
-    ours_rate = bl.median([s.per_s for s in ours])
-    ours_lat = [v for s in ours for v in s.latencies_ms]
-    base_lat = [v for s in base for v in s.latencies_ms]
-    return {
-        "name": f"{case['layer']} z{case['z']}/{case['x']}/{case['y']}",
-        "features": case["features"],
-        "bytes": len(case["tile"]),
-        "base": base_rate,
-        "ours": ours_rate,
-        "p50": bl.pct(ours_lat, 50),
-        "p99": bl.pct(ours_lat, 99),
-        "bp50": bl.pct(base_lat, 50),
-        "bp99": bl.pct(base_lat, 99),
-        "ratio": ours_rate / base_rate if base_rate else float("nan"),
-    }
 
 
 if __name__ == "__main__":

@@ -133,7 +133,7 @@ def shell_line(cmd: Sequence[str], env: dict[str, str] | None = None) -> str:
     """The command as one could paste it into a shell (with the env vars that differ from ours)."""
     prefix = ""
     if env is not None:
-        keys = ("DATABASE_URL", "DJANGO_SETTINGS_MODULE", "DJANGO_DEBUG")
+        keys = ("DATABASE_URL", "DJANGO_SETTINGS_MODULE", "DJANGO_DEBUG", "CITYTWIN_TILE_CACHE", "CITYTWIN_TILE_LEAN")
         changed = [f"{k}={shlex.quote(env[k])}" for k in keys if k in env and env.get(k) != os.environ.get(k)]
         prefix = " ".join(changed) + " " if changed else ""
     return prefix + " ".join(shlex.quote(str(c)) for c in cmd).replace(str(ROOT) + "/", "")
@@ -204,9 +204,9 @@ def free_port() -> int:
 class Server:
     """uvicorn serving city.asgi on a free loopback port, against the benchmark database."""
 
-    def __init__(self, log_name: str = "server.log") -> None:
+    def __init__(self, log_name: str = "server.log", env: dict[str, str] | None = None) -> None:
         self.port = free_port()
-        self.env = django_env()
+        self.env = django_env() | (env or {})
         self.cmd = [
             str(VENV_BIN / "uvicorn"),
             "city.asgi:application",

@@ -1,4 +1,5 @@
 """The ASGI entry point (uvicorn serves it): HTTP goes to Django behind the request body limit, except the
+vector tiles, which the lean tile path (apps/tiles/lean.py) answers in front of everything when it can, and the
 Dash boards under /dash/<board>/, served by their Flask servers through a2wsgi behind the same limit (the
 Django session decides access there too: dashboards/server.py); websockets to the one Channels consumer
 at /ws/, behind the same-origin check and the session (see apps/streaming)."""
@@ -22,6 +23,7 @@ from apps.accounts.identity import role_of_scope  # noqa: E402  (needs the apps 
 from apps.accounts.models import DATA_EDITOR_ROLES  # noqa: E402
 from apps.core.request_limits import RequestBodyLimit  # noqa: E402
 from apps.streaming.routing import websocket_application  # noqa: E402
+from apps.tiles.lean import LeanTiles  # noqa: E402
 from dashboards.server import build_gate  # noqa: E402
 
 # Room for the multipart envelope and the form's other fields around the uploaded file.
@@ -54,4 +56,8 @@ async def http_router(scope: dict[str, Any], receive: Any, send: Any) -> None:
 http_application = RequestBodyLimit(
     http_router, default_limit=int(settings.CITYTWIN_MAX_BODY_KB) * 1024, larger_limit=upload_limit
 )
-application = ProtocolTypeRouter({"http": http_application, "websocket": websocket_application()})
+# The lean tile path never reads a request body, so it may sit in front of the limit; what it hands on goes
+# through the limit to Django.
+# CITYTWIN_TILE_LEAN=false serves tiles through Django only (to compare or debug).
+front = LeanTiles(http_application) if settings.CITYTWIN_TILE_LEAN else http_application
+application = ProtocolTypeRouter({"http": front, "websocket": websocket_application()})

@@ -25,13 +25,26 @@ def _header(scope: dict[str, Any], name: bytes) -> str:
     return ""
 
 
-def _user_of(scope: dict[str, Any]) -> Any:
+def user_of_token(authorization: str) -> Any:
+    """The user an `Authorization: Token <key>` header names, or None (no such header or no such token)."""
+    if not authorization.lower().startswith("token "):
+        return None
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.select_related("user").filter(key=authorization[6:].strip()).first()
+    return token.user if token is not None else None
+
+
+def user_of_scope(scope: dict[str, Any]) -> Any:
+    """The user the request's credentials name (None or anonymous when none or invalid); synchronous (ORM)."""
     authorization = _header(scope, b"authorization")
     if authorization.lower().startswith("token "):
-        from rest_framework.authtoken.models import Token
+        return user_of_token(authorization)
+    return user_of_session(scope)
 
-        token = Token.objects.select_related("user").filter(key=authorization[6:].strip()).first()
-        return token.user if token is not None else None
+
+def user_of_session(scope: dict[str, Any]) -> Any:
+    """The user of the request's session cookie, as django.contrib.auth.get_user finds it (None without one)."""
     session_key = parse_cookie(_header(scope, b"cookie")).get(settings.SESSION_COOKIE_NAME)
     if not session_key:
         return None
@@ -42,7 +55,7 @@ def _user_of(scope: dict[str, Any]) -> Any:
 
 
 def _role_of_scope(scope: dict[str, Any]) -> str:
-    return role_of(_user_of(scope))
+    return role_of(user_of_scope(scope))
 
 
 async def role_of_scope(scope: dict[str, Any]) -> str:

@@ -52,10 +52,14 @@ class TileLayer:
         return "staff" if params.get("kinds", "all") is None else "public"
 
     def params(self, *, z: int, x: int, y: int, user: Any) -> dict[str, Any]:
+        return self.params_for(z=z, x=x, y=y, public_reader=reads_as_public(user))
+
+    def params_for(self, *, z: int, x: int, y: int, public_reader: bool) -> dict[str, Any]:
+        """The SQL's parameters for a reader who reads what the public reads, or more (a signed-in role)."""
         params: dict[str, Any] = {"z": z, "x": x, "y": y, "layer": self.name}
         if self.name == "assets":
             # Signed-in roles see every kind; the public only the public kinds.
-            params["kinds"] = sorted(public_asset_kinds()) if reads_as_public(user) else None
+            params["kinds"] = sorted(public_asset_kinds()) if public_reader else None
         return params
 
 

@@ -254,6 +254,17 @@ CELERY_BEAT_SCHEDULE = {
 
 # Vector tiles: browsers may cache public tiles this long; tiles depending on the role are private.
 CITYTWIN_TILE_MAX_AGE = env_int("CITYTWIN_TILE_MAX_AGE", 300)
+# The tile cache (Redis, shared by the processes, plus a small in-process copy of the hot tiles); off only
+# to measure or debug the SQL path.
+CITYTWIN_TILE_CACHE = env_bool("CITYTWIN_TILE_CACHE", True)
+CITYTWIN_TILE_HOT_MB = env_int("CITYTWIN_TILE_HOT_MB", 64)
+# How long a process trusts the city's data version it last read from Redis before reading it again, on the
+# lean tile path (apps/tiles/lean.py): a change reaches every process's tiles within this time (browsers
+# keep tiles for CITYTWIN_TILE_MAX_AGE anyway); 0 reads it on every request.
+CITYTWIN_TILE_LEAN = env_bool("CITYTWIN_TILE_LEAN", True)
+# The lean path's own PostgreSQL connections per process (tile misses), besides Django's pool.
+CITYTWIN_TILE_POOL_SIZE = env_int("CITYTWIN_TILE_POOL_SIZE", 4)
+CITYTWIN_TILE_VERSION_TTL_MS = env_int("CITYTWIN_TILE_VERSION_TTL_MS", 1000)
 
 LOGGING = {
     "version": 1,

@@ -32,6 +32,8 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 if os.environ.get("CITYTWIN_DB_POOL") != "1":
     DATABASES["default"]["OPTIONS"]["pool"] = False  # noqa: F405
     DATABASES["jobs"]["OPTIONS"] = {**DATABASES["jobs"]["OPTIONS"], "pool": False}  # noqa: F405
+# Tests see a data change on the lean tile path at once (tests of the delay set it themselves).
+CITYTWIN_TILE_VERSION_TTL_MS = int(os.environ.get("CITYTWIN_TILE_VERSION_TTL_MS", "0"))
 # Open websockets re-check their user every few seconds (production: every minute), so tests of role changes
 # made without an announcement (a plain UPDATE) need not wait.
 CITYTWIN_WS_RECHECK_S = float(os.environ.get("CITYTWIN_WS_RECHECK_S", "2"))
