@@ -111,7 +111,9 @@ def write_cityjson_seq(path: Path, features: list[dict[str, dict[str, Any]]], **
     for objects in features:
         encoded, vertices = _encode(objects, tuple(doc["transform"]["translate"]))
         lines.append(
-            json.dumps({"type": "CityJSONFeature", "id": next(iter(objects)), "CityObjects": encoded, "vertices": vertices})
+            json.dumps(
+                {"type": "CityJSONFeature", "id": next(iter(objects)), "CityObjects": encoded, "vertices": vertices}
+            )
         )
     path.write_text("\n".join(lines) + "\n")
     return path

@@ -217,7 +217,8 @@ def _building_row(
             shapes.append(shape)
     if not shapes:
         raise BadGeometry("has no geometry" + (" (nor have its BuildingParts)" if parts else ""))
-    footprint = shapely.union_all([s.footprint for s, _ in shapes])
+    # Simplified with no tolerance: drops the vertices the union leaves where faces met on a straight edge.
+    footprint = shapely.simplify(shapely.union_all([s.footprint for s, _ in shapes]), 0)
     zmin, zmax = min(s.zmin for s, _ in shapes), max(s.zmax for s, _ in shapes)
     raw_attributes = obj.get("attributes")
     attributes: dict[str, Any] = raw_attributes if isinstance(raw_attributes, dict) else {}
