@@ -158,15 +158,22 @@ def _best_shape(obj: dict[str, Any], vertices: np.ndarray, canonical: np.ndarray
         raise BadGeometry(f"LoD {geometry.get('lod')} geometry: {exc}") from None
 
 
+def _members(obj: dict[str, Any], key: str) -> list[str]:
+    """The ids listed under `key` ("children", "parents"), ignoring anything that is not an id."""
+    value = obj.get(key)
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
 def _parts(objects: dict[str, Any], obj: dict[str, Any]) -> list[str]:
-    """The ids of an object's BuildingParts, theirs included."""
+    """The ids of an object's BuildingParts, theirs included (a cycle of children is followed once)."""
     found: list[str] = []
-    children = obj.get("children") if isinstance(obj.get("children"), list) else []
-    for child in children:
-        part = objects.get(child) if isinstance(child, str) else None
-        if isinstance(part, dict) and part.get("type") == PART and child not in found:
+    queue = _members(obj, "children")
+    while queue:
+        child = queue.pop(0)
+        part = objects.get(child)
+        if isinstance(part, dict) and part.get("type") == PART and child not in found and part is not obj:
             found.append(child)
-            found.extend(p for p in _parts(objects, part) if p not in found)
+            queue.extend(_members(part, "children"))
     return found
 
 
@@ -182,8 +189,8 @@ def _add_objects(
             continue
         kind = obj.get("type")
         if kind == PART:
-            parents = obj.get("parents") if isinstance(obj.get("parents"), list) else []
-            if any(isinstance(objects.get(p), dict) and objects[p].get("type") in (BUILDING, PART) for p in parents):
+            parents = [objects.get(p) for p in _members(obj, "parents")]
+            if any(isinstance(p, dict) and p.get("type") in (BUILDING, PART) for p in parents):
                 continue  # folded into its building
         elif kind != BUILDING:
             out.skipped[str(kind)[:40]] += 1
