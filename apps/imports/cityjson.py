@@ -225,7 +225,8 @@ def _building_row(
     if not shapes:
         raise BadGeometry("has no geometry" + (" (nor have its BuildingParts)" if parts else ""))
     # Simplified with no tolerance: drops the vertices the union leaves where faces met on a straight edge.
-    footprint = shapely.simplify(shapely.union_all([s.footprint for s, _ in shapes]), 0)
+    union = shapes[0][0].footprint if len(shapes) == 1 else shapely.union_all([s.footprint for s, _ in shapes])
+    footprint = shapely.simplify(union, 0)
     zmin, zmax = min(s.zmin for s, _ in shapes), max(s.zmax for s, _ in shapes)
     raw_attributes = obj.get("attributes")
     attributes: dict[str, Any] = raw_attributes if isinstance(raw_attributes, dict) else {}

@@ -109,7 +109,7 @@ def geometry_shape(geometry: dict[str, Any], vertices: np.ndarray, canonical: np
     surface_shell = np.asarray(walked.surface_shell, dtype=np.int64)
     ring_surface = np.asarray(walked.ring_surface, dtype=np.int64)
     if (surface_shell >= 0).any():
-        _check_closed(canonical[index], following, surface_shell[ring_surface][ring_of])
+        _check_closed(canonical[index], following, surface_shell[ring_surface][ring_of], len(vertices))
     points = vertices[index]
     footprint = _footprint(points, following, ring_of, lengths, ring_surface, len(surface_shell))
     return Shape(footprint, float(points[:, 2].min()), float(points[:, 2].max()))
@@ -129,18 +129,21 @@ def _check_distinct(ids: np.ndarray, ring_of: np.ndarray, lengths: np.ndarray, r
         )
 
 
-def _check_closed(ids: np.ndarray, following: np.ndarray, shell_of: np.ndarray) -> None:
+def _check_closed(ids: np.ndarray, following: np.ndarray, shell_of: np.ndarray, n_vertices: int) -> None:
     """Every edge of a closed shell is shared by exactly two of its surfaces (once each way, when it is
     oriented consistently; the direction is not checked here)."""
     a, b = ids, ids[following]
     keep = (shell_of >= 0) & (a != b)
-    edges = np.stack([shell_of[keep], np.minimum(a, b)[keep], np.maximum(a, b)[keep]], axis=1)
-    unique, counts = np.unique(edges, axis=0, return_counts=True)
+    # One integer per (shell, undirected edge): np.unique on it is far cheaper than on rows.
+    n = np.int64(max(n_vertices, 1))
+    keys = (shell_of[keep] * n + np.minimum(a, b)[keep]) * n + np.maximum(a, b)[keep]
+    unique, counts = np.unique(keys, return_counts=True)
     wrong = counts != 2
     if wrong.any():
-        shell = int(unique[np.argmax(wrong), 0])
-        open_edges = int((counts[unique[:, 0] == shell] == 1).sum())
-        many = int((counts[unique[:, 0] == shell] > 2).sum())
+        shells = unique // (n * n)
+        shell = int(shells[np.argmax(wrong)])
+        open_edges = int((counts[shells == shell] == 1).sum())
+        many = int((counts[shells == shell] > 2).sum())
         problem = f"{open_edges} edges belong to one surface only" if open_edges else f"{many} edges to 3 or more"
         raise BadGeometry(f"shell {shell + 1} of the solid is not closed: {problem}")
 
@@ -156,15 +159,16 @@ def _footprint(
     local = points - points.min(axis=0)  # small numbers for the normals' products
     here, there = local, local[following]
     # Newell's method: the normal of each ring (twice its area vector), summed edge by edge per ring.
-    terms = np.stack(
+    x0, y0, z0 = here[:, 0], here[:, 1], here[:, 2]
+    x1, y1, z1 = there[:, 0], there[:, 1], there[:, 2]
+    rings = len(lengths)
+    normals = np.column_stack(
         [
-            (here[:, 1] - there[:, 1]) * (here[:, 2] + there[:, 2]),
-            (here[:, 2] - there[:, 2]) * (here[:, 0] + there[:, 0]),
-            (here[:, 0] - there[:, 0]) * (here[:, 1] + there[:, 1]),
-        ],
-        axis=1,
+            np.bincount(ring_of, (y0 - y1) * (z0 + z1), minlength=rings),
+            np.bincount(ring_of, (z0 - z1) * (x0 + x1), minlength=rings),
+            np.bincount(ring_of, (x0 - x1) * (y0 + y1), minlength=rings),
+        ]
     )
-    normals = np.stack([np.bincount(ring_of, terms[:, k], minlength=len(lengths)) for k in range(3)], axis=1)
     exterior = np.searchsorted(ring_surface, np.arange(n_surfaces))  # each surface's first ring
     normal = normals[exterior]
     size = np.linalg.norm(normal, axis=1)
