@@ -226,6 +226,7 @@ def test_a_bad_file_or_bad_objects_leave_what_is_stored_alone(tmp_path: Path) ->
     for crs, message in (
         ("https://example.com/crs/mine", "does not name an EPSG code"),
         ("https://www.opengis.net/def/crs/EPSG/0/999999", "EPSG:999999 is not one PROJ knows"),
+        ("https://www.opengis.net/def/crs/EPSG/0/5709", "EPSG:5709 has no horizontal part"),  # NAP height only
     ):
         with pytest.raises(ImportFileError, match=message):
             run_import(path=_city(tmp_path, "other.city.json", crs=crs), source="kept", replace=True)

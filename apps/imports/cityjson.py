@@ -76,7 +76,9 @@ def horizontal_epsg(code: int, label: str) -> int:
         raise ImportFileError(label, f"its CRS EPSG:{code} is not one PROJ knows") from exc
     if crs.is_compound:
         crs = crs.sub_crs_list[0]
-    elif len(crs.axis_info) == 3:
+    if not (crs.is_projected or crs.is_geographic):  # vertical, geocentric, engineering ...
+        raise ImportFileError(label, f"its CRS EPSG:{code} has no horizontal part to place footprints with")
+    if len(crs.axis_info) == 3:
         crs = crs.to_2d()
     horizontal = crs.to_epsg()
     if horizontal is None:
@@ -124,7 +126,10 @@ def _vertices(raw: Any, header: _Header) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError("vertices is not an array")
     if not raw:
         return np.empty((0, 3)), np.empty(0, dtype=np.int64)
-    stored = np.asarray(raw)
+    try:
+        stored = np.asarray(raw)
+    except ValueError:  # rows of different lengths
+        stored = np.empty(0)
     if stored.ndim != 2 or stored.shape[1] != 3 or stored.dtype.kind not in "iuf":
         raise ValueError("vertices is not an array of [x, y, z] numbers")
     coords = stored.astype(np.float64) * header.scale + header.translate
