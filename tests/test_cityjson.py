@@ -257,3 +257,20 @@ def test_the_sample_file_through_load_city(samples: Path) -> None:
     assert (stored["c2"].height_m, stored["c2"].height_source) == (9.4, "height")
     assert _metric(stored["c3"]).area == pytest.approx(160.0, abs=1e-3) and stored["c3"].height_m == 18.0
     assert _metric(stored["c1"]).area == pytest.approx(240.0, abs=1e-3)
+
+
+def test_upload_of_the_sample_runs_as_a_job_with_the_per_object_report(
+    client, gis_staff, samples, run_queued_jobs
+) -> None:  # noqa: ANN001
+    client.force_login(gis_staff)
+    with open(samples / "buildings.city.json", "rb") as fh:
+        response = client.post("/imports/upload/", {"file": fh, "dry_run": ""})
+    assert response.status_code == 302 and response["Location"].startswith("/jobs/")
+
+    (job,) = run_queued_jobs()
+
+    assert job.state == "succeeded"
+    run = ImportRun.objects.get(pk=job.result["import_run"])
+    assert run.options["format"] == "cityjson" and run.counts["buildings"]["created"] == 3
+    report = client.get(job.result["url"]).content.decode()
+    assert "c4" in report and "shell 1 of the solid is not closed" in report
