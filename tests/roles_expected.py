@@ -110,6 +110,7 @@ HTTP: dict[str, dict[str, Any]] = {
     },
     "api/buildings/": LAYER,
     "api/buildings/<pk>/": LAYER,
+    "api/buildings/cityjson/": LAYER,  # the buildings as a CityJSON download
     "api/road-segments/": LAYER,
     "api/road-segments/<pk>/": LAYER,
     "api/road-nodes/": LAYER,
@@ -271,6 +272,7 @@ TILE_LAYERS: dict[str, dict[str, Any]] = {
 # Open-data downloads (apps/portal/downloads.py): everyone.
 DOWNLOADS: dict[str, Any] = {
     "/api/buildings/?format=geojson&limit=10000": EVERYONE,
+    "/api/buildings/cityjson/": EVERYONE,
     "/api/road-segments/?format=geojson&limit=10000": EVERYONE,
     "/api/road-nodes/?format=geojson&limit=10000": EVERYONE,
     "/api/utility-assets/?format=geojson&limit=10000": EVERYONE,

