@@ -3,6 +3,7 @@ ogr2ogr) and OWSLib read the collections and copy the buildings, also in the cit
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -20,8 +21,15 @@ pytestmark = pytest.mark.django_db
 EPSG_3067 = "http://www.opengis.net/def/crs/EPSG/0/3067"
 
 
+def _gdal_environment() -> dict[str, str]:
+    """This process's environment without the PROJ data directory that `import sumo` (sumolib, libsumo) sets
+    when none is set: that proj.db belongs to SUMO's own PROJ, and the system GDAL refuses it."""
+    sumo_proj = os.sep + os.path.join("sumo", "data", "proj")
+    return {k: v for k, v in os.environ.items() if not (k in ("PROJ_LIB", "PROJ_DATA") and sumo_proj in v)}
+
+
 def _run(*args: str) -> str:
-    done = subprocess.run(args, capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(args, capture_output=True, text=True, timeout=120, check=False, env=_gdal_environment())
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
 
