@@ -50,7 +50,7 @@ def _order(etype: EntityType, options: Options, alias: str, fixed: set[str] | fr
     used = {etype.props[name].column for name, _ in keys} | set(fixed)
     # A total order, so that $skip pages neither repeat nor lose a row.
     parts += [f"{alias}.{c} {'DESC' if last_desc else 'ASC'}" for c in etype.tiebreak if c not in used]
-    return ", ".join(parts)
+    return ", ".join(parts) or f"{alias}.{etype.tiebreak[0]}"  # every key fixed: one row, any order
 
 
 def _where(
