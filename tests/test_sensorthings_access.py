@@ -11,10 +11,11 @@ import pytest
 import requests
 from django.contrib.auth.models import AnonymousUser
 
-from apps.accounts.models import Role
+from apps.accounts.models import Role, User
 from apps.accounts.services import create_user
 from apps.sensors.models import Sensor
 from apps.telemetry.models import Reading
+from tests.conftest import in_thread
 from tests.sta_world import START, STEPS, world_fixture  # noqa: F401 - the module's world fixture
 
 pytestmark = pytest.mark.django_db
@@ -116,14 +117,14 @@ def test_frost_client_reads_things_datastreams_and_observations(server_url: str,
     assert stream.name.endswith("NO₂") and stream.observation_type.endswith("OM_Measurement")
 
 
-def test_live_server_hides_meters_from_anonymous_and_shows_them_to_a_token(
-    server_url: str, world, django_db_blocker
-) -> None:  # noqa: ANN001
+def test_live_server_hides_meters_from_anonymous_and_shows_them_to_a_token(server_url: str, world) -> None:  # noqa: ANN001
     from rest_framework.authtoken.models import Token
 
-    with django_db_blocker.unblock():
+    def make() -> tuple[int, str]:  # committed (own connection): the server is another process
         user = create_user(username="sta-live-operator", password="pw-for-tests-only", role=Role.OPERATOR)
-        token = Token.objects.create(user=user).key
+        return user.pk, Token.objects.create(user=user).key
+
+    pk, token = in_thread(make)
     try:
         url = f"{server_url}{BASE}Things({world['ids']['sta-e1']})"
         assert requests.get(url, timeout=30).status_code == 404
@@ -132,5 +133,4 @@ def test_live_server_hides_meters_from_anonymous_and_shows_them_to_a_token(
         service = fsc.SensorThingsService(server_url + BASE)
         assert list(service.things().query().filter(f"id eq {world['ids']['sta-e1']}").list()) == []
     finally:
-        with django_db_blocker.unblock():
-            user.delete()
+        in_thread(lambda: User.objects.filter(pk=pk).delete())
