@@ -86,7 +86,7 @@ def page(etype: EntityType, ctx: Ctx, options: Options, fixed: dict[str, Any] | 
         f"ORDER BY {_order(etype, options, 't', set(pins))} LIMIT %s OFFSET %s"
     )
     rows = _fetch(sql, [*rparams, *wparams, options.top + 1, options.skip])
-    result = Page(rows[: options.top], more=len(rows) > options.top)
+    result = Page(rows[: options.top], more=len(rows) > options.top > 0)  # $top=0: counts only, no next link
     if options.count:
         found = _fetch(f"SELECT count(*) AS n FROM ({relation}) t WHERE {where}", [*rparams, *wparams])
         result.count = int(found[0]["n"])
@@ -164,7 +164,7 @@ def _expand(nav: Nav, ctx: Ctx, options: Options, parents: list[dict[str, Any]])
     for row in rows:
         found.rows.setdefault(row.pop("parent__i"), []).append(row)
     for i, children in list(found.rows.items()):
-        found.more[i] = len(children) > top
+        found.more[i] = len(children) > top > 0
         found.rows[i] = children[:top]
     if nav.many and options.count:
         counted = _fetch(
