@@ -192,6 +192,8 @@ def test_filter_phenomenon_time_range_and_logic(api, world) -> None:  # noqa: AN
             f"and (result gt 0 or not (result le 0))")  # fmt: skip
     found = every(api, f"Datastreams('{sensor.pk}:vehicle_count')/Observations", **{"$filter": text})
     assert len(found) == Reading.objects.filter(sensor=sensor, time__gte=start, time__lt=end).count() == 4
+    quoted = f"phenomenonTime ge '{start:%Y-%m-%dT%H:%M:%SZ}' and phenomenonTime lt '{end:%Y-%m-%dT%H:%M:%SZ}'"
+    assert every(api, f"Datastreams('{sensor.pk}:vehicle_count')/Observations", **{"$filter": quoted}) == found
 
 
 def test_filter_through_navigation_paths(api, world) -> None:  # noqa: ANN001

@@ -15,7 +15,7 @@ from django.contrib.gis.geos import GEOSException, GEOSGeometry
 
 from .entities import TYPES, Ctx, EntityType, Nav, SqlParams
 from .errors import StaQueryError
-from .filter_parser import FUNCTIONS, Call, Compare, Literal, Logical, Node, Not, Path
+from .filter_parser import FUNCTIONS, Call, Compare, Literal, Logical, Node, Not, Path, iso_datetime
 
 OPERATORS = {"eq": "=", "ne": "IS DISTINCT FROM", "gt": ">", "ge": ">=", "lt": "<", "le": "<="}
 SPATIAL = {
@@ -251,11 +251,9 @@ def _key_sql(alias: str, key: dict[str, Any]) -> SqlParams:
 def _coerce(value: Value, other: Value) -> Value:
     """A quoted ISO date and time compared with a datetime property is a datetime (as FROST accepts it)."""
     if value[2] == "string" and other[2] == "datetime" and value[0] == "%s::text":
-        from .filter_parser import DATETIME, Token, _datetime
-
-        text = str(value[1][0])
-        if re.fullmatch(DATETIME, text):
-            return "%s::timestamptz", [_datetime(Token("datetime", text, 0))], "datetime"
+        moment = iso_datetime(str(value[1][0]))
+        if moment is not None:
+            return "%s::timestamptz", [moment], "datetime"
     return value
 
 

@@ -240,6 +240,11 @@ class Parser:
         return Path(tuple(segments), first.pos)
 
 
+def iso_datetime(text: str) -> datetime | None:
+    """A quoted literal as a date and time when it is one (FROST accepts '2026-11-23T08:00:00Z' quoted)."""
+    return _datetime(Token("datetime", text, 0)) if re.fullmatch(DATETIME, text) else None
+
+
 def _datetime(token: Token) -> datetime:
     text = token.text.replace("Z", "+00:00")
     if "." in text:  # Python parses at most 6 fractional digits

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from .entities import EntityType
+from .entities import TYPES, EntityType
 from .options import Options
 
 
@@ -38,8 +38,6 @@ def _value(etype: EntityType, name: str, row: dict[str, Any]) -> Any:
 
 
 def entity(etype: EntityType, row: dict[str, Any], base: str, options: Options) -> dict[str, Any]:
-    from .entities import TYPES
-
     selected = options.select
     self_link = base + entity_path(etype, row["id"])
     out: dict[str, Any] = {}
