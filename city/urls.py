@@ -27,6 +27,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("tiles/", include("apps.tiles.urls")),
     path("ogc/", include("apps.ogc.urls")),  # OGC API - Features and Tiles
+    path("sta/v1.1/", include("apps.sensorthings.urls")),  # SensorThings API 1.1
     path("imports/", include("apps.imports.urls")),
     path("jobs/<int:pk>/", job_page, name="job"),
     path("admin/", admin.site.urls),

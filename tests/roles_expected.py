@@ -76,6 +76,10 @@ HTTP: dict[str, dict[str, Any]] = {
     "api/public/conditions/<dataset>/": PUBLIC_READ,
     "api/public/aggregates/": PUBLIC_READ,
     "api/public/partitions/<partition>/": PUBLIC_READ,
+    # --- SensorThings (apps/sensorthings): read-only; energy meters only for the staff roles ---
+    # Everyone reads (the relations hide what a role may not see, as 404: tests/test_sensorthings*.py); no write.
+    "sta/v1.1/": PUBLIC_READ,
+    "sta/v1.1/<resource>": PUBLIC_READ,
     # --- OGC API - Features and Tiles (apps/ogc): read-only for everyone; what each role sees is filtered ---
     **{
         f"ogc/{path}": PUBLIC_READ

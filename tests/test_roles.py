@@ -111,6 +111,7 @@ def concrete(route: Route, objects: dict[str, Any], layer: str = "buildings") ->
         "z": "14",
         "row": "4739",
         "col": "9326",
+        "resource": "Things",  # the SensorThings resource path
     }  # fmt: skip  (url: the admin's catch-all)
     url = "api/.json" if route.key == "api/<format>" else route.key  # the router root's suffix converter
     if url.startswith("tiles/"):

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "apps.maps",
     "apps.portal",
     "apps.ogc",
+    "apps.sensorthings",
 ]
 
 MIDDLEWARE = [
