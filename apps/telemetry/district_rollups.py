@@ -17,7 +17,11 @@ How it stays equal to the rollups (migration 0008 holds the SQL):
   rebuild_district_rollups; also the migration's backfill), drift() counts the rows that differ from a
   recomputation (rebuild_district_rollups --check).
 Rollups written other than by the fold (a bulk load, a test writing Rollup rows) reach this table only
-through rebuild()."""
+through rebuild().
+
+Not for apps.privacy: its public aggregates ask another question (per district x H3 atom, a sensor's hourly
+mean rather than its readings, clamped per sensor for DP, a border sensor in the lowest-id district only) and
+keep reading the per-sensor rollups."""
 
 from __future__ import annotations
 
