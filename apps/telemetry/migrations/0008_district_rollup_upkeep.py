@@ -65,6 +65,9 @@ CREATE FUNCTION telemetry_district_rollup_refresh(p_sensors bigint[], p_hours ti
 RETURNS integer LANGUAGE plpgsql AS $$
 DECLARE ds bigint[]; ks varchar[];
 BEGIN
+    IF coalesce(cardinality(p_hours), 0) = 0 THEN
+        RETURN 0;  -- no hours: nothing (to recompute), never every hour
+    END IF;
     SELECT array_agg(p.district_id), array_agg(p.kind) INTO ds, ks
     FROM (SELECT DISTINCT d.id AS district_id, s.kind
           FROM sensors_sensor s JOIN districts_district d ON ST_Covers(d.geom, s.geom)
@@ -123,7 +126,7 @@ BEGIN
         SELECT array_agg(n.id) INTO ids FROM new_rows n;
     ELSIF TG_OP = 'UPDATE' THEN
         SELECT array_agg(n.id) INTO ids FROM old_rows o JOIN new_rows n ON n.id = o.id
-        WHERE NOT ST_Equals(o.geom, n.geom);
+        WHERE o.geom IS DISTINCT FROM n.geom;  -- exact (PostGIS =), and no GEOS call on invalid shapes
     ELSE
         SELECT array_agg(o.id) INTO ids FROM old_rows o;
     END IF;
