@@ -1,5 +1,6 @@
-"""Dashboard aggregation: hourly per-district means from telemetry_rollup ('1h') vs the plain GROUP BY over
-the raw readings, over 10 million readings, same windows, same answer.
+"""Dashboard aggregation: hourly per-district means from telemetry_district_rollup (the per-district rows the
+fold keeps, apps/telemetry/district_rollups.py) and from telemetry_rollup ('1h', per sensor, the query before
+it) vs the plain GROUP BY over the raw readings, over 10 million readings, same windows, same answer.
 
 Data (generated once in citytwin_bench, reused while the counts match; --regenerate to rebuild):
 - 1,000 traffic sensors `bench-roll-0001`... spread over the 14 demo districts, each with 10,000 readings
@@ -19,16 +20,22 @@ Data (generated once in citytwin_bench, reused while the counts match; --regener
   the load; the FK is checked afterwards with one anti-join. The product path itself (WRITE_SQL, one
   INSERT ... ON CONFLICT per batch) stores ~7-10k readings/s here, i.e. ~20 min for 10M: see README.
 - VACUUM ANALYZE on both tables afterwards.
+- telemetry_district_rollup: the bulk load above bypasses the fold, so the per-district rows are checked
+  against a recomputation from the 1 h rollups (district_rollups.drift()) and, if any differ (always after a
+  generation), rebuilt with telemetry_district_rollup_rebuild(), the backfill of migration 0008 and of
+  `manage.py rebuild_district_rollups`; its time is printed (what the backfill costs at this size).
 
 Queries (literal timestamps; files in bench/out/rollup_*.sql):
 - ours: SUM(total)/SUM(n) of mean_speed_kmh and SUM(total) of vehicle_count per district and hour from
-  telemetry_rollup WHERE resolution = '1h' AND bucket in the window, sensors joined to districts with
+  telemetry_district_rollup WHERE kind = 'traffic' AND bucket in the window (what district_hourly reads).
+- per-sensor rollups (the query before the per-district table, kept to show the difference): the same sums
+  from telemetry_rollup WHERE resolution = '1h' AND bucket in the window, sensors joined to districts with
   ST_Intersects.
 - baseline: avg((values->>'mean_speed_kmh')::float8), sum((values->>'vehicle_count')::float8) per
   district and date_trunc('hour', time) over telemetry_reading in the same window, same join.
 - windows: the last full day of the data, the last 7 full days, and all of it (10.4 days).
 Each through `PGOPTIONS='-c jit=off' pgbench -n -f FILE -c 1 -T <seconds>` (with -l; JIT off as in the
-application's connections), baseline and ours alternating per round.
+application's connections), baseline, per-sensor and ours alternating per round.
 Then (unless --no-alerts): the SQL that evaluate_alerts() runs for the sensors of recent ingest batches,
 timed once over this history for these 1,000 sensors (the ingest benchmark's sensors have no history).
 
@@ -56,7 +63,16 @@ SENSOR_DISTRICT = """SELECT s.id AS sensor_id, d.id AS district_id
     FROM sensors_sensor s JOIN districts_district d ON ST_Intersects(d.geom, s.geom)
     WHERE s.kind = 'traffic'"""
 
-OURS_SQL = """SELECT sd.district_id, r.bucket AS hour,
+OURS_SQL = """SELECT t.district_id, t.bucket AS hour,
+       sum(t.total) FILTER (WHERE t.property = 'mean_speed_kmh')
+         / sum(t.n) FILTER (WHERE t.property = 'mean_speed_kmh') AS mean_speed_kmh,
+       sum(t.total) FILTER (WHERE t.property = 'vehicle_count') AS vehicles
+FROM telemetry_district_rollup t
+WHERE t.kind = 'traffic' AND t.property IN ('mean_speed_kmh', 'vehicle_count')
+  AND t.bucket >= '{start}' AND t.bucket < '{end}'
+GROUP BY 1, 2 ORDER BY 1, 2"""
+
+PER_SENSOR_SQL = """SELECT sd.district_id, r.bucket AS hour,
        sum(r.total) FILTER (WHERE r.property = 'mean_speed_kmh')
          / sum(r.n) FILTER (WHERE r.property = 'mean_speed_kmh') AS mean_speed_kmh,
        sum(r.total) FILTER (WHERE r.property = 'vehicle_count') AS vehicles
@@ -272,6 +288,31 @@ def generate(conn: object, ids: list[int], steps: int, spacing: int) -> tuple[da
     return anchor, total
 
 
+def district_rows(conn: object) -> None:
+    """The per-district rows equal a recomputation from the 1 h rollups; rebuilt (and timed) if not."""
+    bl.setup_django()
+    from apps.telemetry.district_rollups import drift
+
+    t0 = time.perf_counter()
+    differing = drift()
+    t1 = time.perf_counter()
+    print(
+        f"\nPer-district rollups: {differing:,} rows differ from a recomputation from the 1 h rollups ({t1 - t0:.1f} s)"
+    )
+    if differing:
+        conn.execute("SET work_mem = '256MB'")  # type: ignore[attr-defined]
+        rows = conn.execute("SELECT telemetry_district_rollup_rebuild()").fetchone()[0]  # type: ignore[attr-defined]
+        conn.execute("RESET work_mem")  # type: ignore[attr-defined]
+        t2 = time.perf_counter()
+        conn.execute("VACUUM ANALYZE telemetry_district_rollup")  # type: ignore[attr-defined]
+        print(
+            f"  SQL: SELECT telemetry_district_rollup_rebuild()  (the backfill: {rows:,} rows in {t2 - t1:.1f} s); "
+            f"now {drift():,} differ"
+        )
+    total = conn.execute("SELECT count(*) FROM telemetry_district_rollup").fetchone()[0]  # type: ignore[attr-defined]
+    print(f"  {total:,} per-district rows, {bl.pg_size(conn, 'telemetry_district_rollup') / 1e6:.1f} MB")
+
+
 def check_rollups(conn: object, ids: list[int], start: datetime, end: datetime) -> tuple[int, int]:
     return conn.execute(CHECK_SQL, {"ids": ids, "a": start, "b": end}).fetchone()  # type: ignore[attr-defined]
 
@@ -370,7 +411,10 @@ def main() -> None:
     ap.add_argument("--no-alerts", action="store_true", help="skip timing the alert queries over this history")
     args = ap.parse_args()
 
-    bl.banner("bench_rollup", "hourly per-district means: telemetry_rollup (1h) vs GROUP BY over raw readings")
+    bl.banner(
+        "bench_rollup",
+        "hourly per-district means: telemetry_district_rollup and telemetry_rollup (1h) vs GROUP BY over raw readings",
+    )
     print(bl.load_text())
     bl.prepare_bench_db()
     conn = bl.connect(autocommit=True)
@@ -390,6 +434,7 @@ def main() -> None:
         have = existing(conn, ids)
         if have["readings"] != want_readings or have["rollups"] != want_rollups:
             raise SystemExit(f"generation produced {have}, expected {want_readings:,} readings and {want_rollups}")
+    district_rows(conn)
     first, last = have["first"], have["last"]
     part = partition_name(first)
     day_end = last.replace(hour=0, minute=0, second=0, microsecond=0)  # the last full day ends here
@@ -427,44 +472,75 @@ def main() -> None:
     cases = []
     for label, start, end in windows:
         slug = label.replace(" ", "")
-        ours_sql = OURS_SQL.format(sd=SENSOR_DISTRICT, start=start.isoformat(), end=end.isoformat())
+        ours_sql = OURS_SQL.format(start=start.isoformat(), end=end.isoformat())
+        sensor_sql = PER_SENSOR_SQL.format(sd=SENSOR_DISTRICT, start=start.isoformat(), end=end.isoformat())
         raw_sql = RAW_SQL.format(sd=SENSOR_DISTRICT, start=start.isoformat(), end=end.isoformat())
         ours_file, raw_file = bl.OUT / f"rollup_ours_{slug}.sql", bl.OUT / f"rollup_raw_{slug}.sql"
+        sensor_file = bl.OUT / f"rollup_per_sensor_{slug}.sql"
         ours_file.write_text(ours_sql + ";\n")
+        sensor_file.write_text(sensor_sql + ";\n")
         raw_file.write_text(raw_sql + ";\n")
         n_readings = conn.execute(
             "SELECT count(*) FROM telemetry_reading WHERE time >= %s AND time < %s", [start, end]
         ).fetchone()[0]
         rows, worst = same_answer(conn, ours_sql, raw_sql)
+        _, worst_sensor = same_answer(conn, sensor_sql, raw_sql)
         plan_file = bl.OUT / f"rollup_explain_{slug}.txt"
-        ours_plan, raw_plan = explain(conn, ours_sql), explain(conn, raw_sql)
-        plan_file.write_text("-- ours\n" + "\n".join(ours_plan) + "\n\n-- baseline\n" + "\n".join(raw_plan) + "\n")
+        ours_plan, sensor_plan, raw_plan = explain(conn, ours_sql), explain(conn, sensor_sql), explain(conn, raw_sql)
+        plan_file.write_text(
+            "-- ours\n"
+            + "\n".join(ours_plan)
+            + "\n\n-- per-sensor rollups\n"
+            + "\n".join(sensor_plan)
+            + "\n\n-- baseline\n"
+            + "\n".join(raw_plan)
+            + "\n"
+        )
         exec_line = lambda plan: next((p for p in plan if p.startswith("Execution Time")), "?")  # noqa: E731
         print(
             f"\nWindow {label}: {start:%Y-%m-%d %H:%M} .. {end:%Y-%m-%d %H:%M} UTC, {n_readings:,} readings; "
-            f"{rows} (district, hour) rows, largest relative difference ours vs baseline {worst:.1e}"
+            f"{rows} (district, hour) rows, largest relative difference vs baseline: ours {worst:.1e}, "
+            f"per-sensor {worst_sensor:.1e}"
         )
         print(
-            f"  EXPLAIN ANALYZE: ours {exec_line(ours_plan)}, baseline {exec_line(raw_plan)} (plans: {plan_file.relative_to(bl.ROOT)})"
+            f"  EXPLAIN ANALYZE: ours {exec_line(ours_plan)}, per-sensor {exec_line(sensor_plan)}, "
+            f"baseline {exec_line(raw_plan)} (plans: {plan_file.relative_to(bl.ROOT)})"
         )
         print(
             f"  ours:     $ PGOPTIONS='{PGOPTIONS}' {bl.shell_line(bl.pgbench_command(ours_file, args.seconds))}   (plus -l)"
         )
         print(
+            f"  per-sensor: $ PGOPTIONS='{PGOPTIONS}' {bl.shell_line(bl.pgbench_command(sensor_file, args.seconds))}   (plus -l)"
+        )
+        print(
             f"  baseline: $ PGOPTIONS='{PGOPTIONS}' {bl.shell_line(bl.pgbench_command(raw_file, args.seconds))}   (plus -l)"
         )
-        cases.append({"label": label, "ours": ours_file, "raw": raw_file, "readings": n_readings, "a": [], "b": []})
+        cases.append(
+            {
+                "label": label,
+                "ours": ours_file,
+                "sensor": sensor_file,
+                "raw": raw_file,
+                "readings": n_readings,
+                "a": [],
+                "s": [],
+                "b": [],
+            }
+        )
 
-    print(f"\nRounds (baseline, ours; {args.seconds} s each; queries/s and p50):")
+    print(f"\nRounds (baseline, per-sensor, ours; {args.seconds} s each; queries/s and p50):")
     for r in range(1, args.rounds + 1):
         parts = []
         for case in cases:
             a, _ = bl.pgbench(case["raw"], args.seconds, pgoptions=PGOPTIONS)
+            p, _ = bl.pgbench(case["sensor"], args.seconds, pgoptions=PGOPTIONS)
             b, _ = bl.pgbench(case["ours"], args.seconds, pgoptions=PGOPTIONS)
             case["a"].append(a)
+            case["s"].append(p)
             case["b"].append(b)
             parts.append(
-                f"{case['label']}: baseline {a.per_s:6.2f} q/s p50 {bl.pct(a.latencies_ms, 50):7.1f} ms | ours "
+                f"{case['label']}: baseline {a.per_s:6.2f} q/s p50 {bl.pct(a.latencies_ms, 50):7.1f} ms | per-sensor "
+                f"{p.per_s:6.1f} q/s p50 {bl.pct(p.latencies_ms, 50):6.1f} ms | ours "
                 f"{b.per_s:7.1f} q/s p50 {bl.pct(b.latencies_ms, 50):6.2f} ms"
             )
         print(f"  round {r}: " + "\n           ".join(parts))
@@ -473,23 +549,25 @@ def main() -> None:
     bl.header(
         f"bench_rollup summary ({have['readings']:,} readings; medians over {args.rounds} rounds, latencies pooled)"
     )
-    print(f"{'window':<9}{'readings':>12}  {'baseline: raw GROUP BY':<52}{'ours: 1h rollups':<52}")
+    print(
+        f"{'window':<9}{'readings':>12}  {'baseline: raw GROUP BY':<52}{'per-sensor 1h rollups':<52}"
+        f"{'ours: per-district 1h rollups':<52}"
+    )
     for case in cases:
-        a_rate = bl.median([s.per_s for s in case["a"]])
-        b_rate = bl.median([s.per_s for s in case["b"]])
-        a_lat = [x for s in case["a"] for x in s.latencies_ms]
-        b_lat = [x for s in case["b"] for x in s.latencies_ms]
-        print(
-            f"{case['label']:<9}{case['readings']:>12,}  {f'{a_rate:.2f} q/s, ' + bl.lat_text(a_lat):<52}"
-            f"{f'{b_rate:.1f} q/s, ' + bl.lat_text(b_lat):<52}"
-        )
+        cols = []
+        for key in ("a", "s", "b"):
+            rate = bl.median([s.per_s for s in case[key]])
+            cols.append(f"{f'{rate:.2f} q/s, ' + bl.lat_text([x for s in case[key] for x in s.latencies_ms]):<52}")
+        print(f"{case['label']:<9}{case['readings']:>12,}  " + "".join(cols))
     for case in cases:
         b_p50 = bl.pct([x for s in case["b"] for x in s.latencies_ms], 50)
+        s_p50 = bl.pct([x for s in case["s"] for x in s.latencies_ms], 50)
         ratio = bl.median([s.per_s for s in case["b"]]) / bl.median([s.per_s for s in case["a"]])
+        over_sensor = bl.median([s.per_s for s in case["b"]]) / bl.median([s.per_s for s in case["s"]])
         verdict = "meets" if b_p50 <= 50 else "MISSES"
         print(
-            f"{case['label']} window: throughput ratio ours/baseline = {ratio:.1f}x; ours p50 {b_p50:.1f} ms "
-            f"({verdict} the p50 <= 50 ms goal)"
+            f"{case['label']} window: throughput ratio ours/baseline = {ratio:.1f}x, ours/per-sensor = "
+            f"{over_sensor:.1f}x; ours p50 {b_p50:.2f} ms (per-sensor {s_p50:.1f} ms) ({verdict} the p50 <= 50 ms goal)"
         )
     if not args.no_alerts:
         alert_cost(conn, ids, last)

@@ -26,6 +26,7 @@ from apps.sensors.models import Sensor
 
 from . import conf
 from .catalog import properties_of
+from .district_rollups import refresh_district_rollups
 from .gate import (
     Limits,
     Reject,
@@ -212,7 +213,8 @@ m1 AS (
     SELECT sensor_id, property, date_bin('1 minute', time, '1970-01-01 00:00:00+00') AS bucket,
            count(*)::int AS n, sum(value) AS total, min(value) AS minimum, max(value) AS maximum
     FROM vals GROUP BY 1, 2, 3
-)
+),
+rolled AS (
 INSERT INTO telemetry_rollup AS r (resolution, sensor_id, property, bucket, n, total, minimum, maximum)
 SELECT '1m', sensor_id, property, bucket, n, total, minimum, maximum FROM m1
 UNION ALL
@@ -224,6 +226,12 @@ ORDER BY 1, 2, 3, 4
 ON CONFLICT (resolution, sensor_id, property, bucket) DO UPDATE
     SET n = r.n + EXCLUDED.n, total = r.total + EXCLUDED.total,
         minimum = least(r.minimum, EXCLUDED.minimum), maximum = greatest(r.maximum, EXCLUDED.maximum)
+RETURNING resolution, sensor_id, bucket
+)
+-- The sensors and hours whose district rows (district_rollups.py) the fold must recompute.
+SELECT count(*), array_agg(DISTINCT sensor_id) FILTER (WHERE resolution = '1h'),
+       array_agg(DISTINCT bucket) FILTER (WHERE resolution = '1h')
+FROM rolled
 """
 FOLD_LOCK = 7_404_211  # pg advisory lock key: one folder at a time
 
@@ -233,7 +241,8 @@ def fold_rollups(*, wait: bool = False) -> int | None:
     one transaction: each reading is counted exactly once, whoever calls this and however often. Returns the
     number of rollup rows written. If another process is folding right now: wait for it and fold what is left
     (wait=True: the caller's own readings are in the rollups when this returns), or return None at once (the
-    MQTT worker: it folds again a second later).
+    MQTT worker: it folds again a second later). The per-district rows of the hours it touched are
+    recomputed in the same transaction (district_rollups.py).
     Readings of one sensor that arrived together land in one rollup row: the fuller the queue (a backlog
     after an outage), the fewer rows per reading."""
     with transaction.atomic(), connection.cursor() as cursor:
@@ -244,7 +253,10 @@ def fold_rollups(*, wait: bool = False) -> int | None:
             if not cursor.fetchone()[0]:
                 return None
         cursor.execute(_FOLD_SQL)
-        return max(cursor.rowcount, 0)
+        written, sensors, hours = cursor.fetchone()
+        if sensors:
+            refresh_district_rollups(sensor_ids=sensors, hours=hours)
+        return int(written)
 
 
 def _write(candidates: Sequence[_Candidate]) -> set[tuple[int, datetime]]:

@@ -9,6 +9,8 @@
   Both are updated by every ingest batch, so they are tuned for updates (migration 0004): fillfactor 70 /
   50 so that an update fits on its page (a HOT update, no index entries), no FK constraint, no extra
   sensor_id index.
+- DistrictRollup: the 1 h rollups summed per district, sensor kind and property (district_rollups.py says
+  how it is kept equal to the per-sensor rows it summarises); what the per-district queries read.
 - QuarantinedReading: what the quality gate refused, with a reason code.
 - AlertRule / Alert / AlertEvent: thresholds and anomalies, and who acknowledged what (audit)."""
 
@@ -87,6 +89,34 @@ class Rollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.resolution} {self.sensor_id} {self.property} {self.bucket:%Y-%m-%d %H:%M}"
+
+
+class DistrictRollup(models.Model):
+    """Per (sensor kind, property, hour, district): the sums over the 1 h Rollup rows of the active sensors
+    of that kind the district covers (ST_Covers: a sensor on a border counts in both districts). n and total
+    add up the sensors' n and total, so a mean over districts or kinds is sum(total) / sum(n), weighted by
+    readings as the per-sensor query was; `sensors` is how many sensors have a row in that hour."""
+
+    pk = models.CompositePrimaryKey("kind", "property", "bucket", "district")
+    kind = models.CharField(max_length=16)
+    property = models.CharField(max_length=32)
+    bucket = models.DateTimeField()
+    # No database FK: rows are recomputed, never cascaded (a deleted district's rows go with its trigger).
+    district = models.ForeignKey(
+        "districts.District", on_delete=models.DO_NOTHING, related_name="+", db_constraint=False, db_index=False
+    )
+    n = models.BigIntegerField()
+    total = models.FloatField()
+    minimum = models.FloatField()
+    maximum = models.FloatField()
+    sensors = models.IntegerField()
+
+    class Meta:
+        db_table = "telemetry_district_rollup"
+        indexes = [models.Index(fields=["district", "kind", "bucket"], name="district_rollup_refresh")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.property} {self.bucket:%Y-%m-%d %H:%M} district {self.district_id}"
 
 
 class QuarantineReason(models.TextChoices):

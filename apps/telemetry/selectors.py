@@ -10,6 +10,7 @@ from django.db import connection
 from django.db.models import Count, QuerySet
 
 from apps.sensors.models import Sensor
+from apps.sensors.querysets import visible_kinds
 
 from .catalog import all_properties, properties_of
 from .models import RESOLUTION_SECONDS, Alert, QuarantinedReading, QuarantineReason
@@ -140,33 +141,34 @@ def open_alert_items() -> list[dict[str, Any]]:
 
 
 def district_hourly(*, user: Any, properties: list[str], start: datetime, end: datetime) -> list[dict[str, Any]]:
-    """Hourly rollups per district of the sensors the user may see (a sensor counts in every district that
-    covers it): per district, hour and property the value with the property's own aggregation (sum of the
-    sensors' sums for counts and energy, the reading-weighted mean otherwise) and how many sensors made it."""
-    ids = list(Sensor.objects.visible_to(user).filter(active=True).values_list("id", flat=True))
-    if not ids or not properties:
+    """Hourly rollups per district of the active sensors of the kinds the user may see (a sensor counts in
+    every district that covers it): per district, hour and property the value with the property's own
+    aggregation (sum of the sensors' sums for counts and energy, the reading-weighted mean otherwise) and
+    how many sensors made it. Read from the per-district rollups (district_rollups.py): districts x hours
+    rows, whatever the number of sensors."""
+    if not properties:
         return []
+    kinds = visible_kinds(user)
     sums = [p.name for p in all_properties() if p.aggregate == "sum"]
     sql = """
-        SELECT d.id AS district, d.name, r.bucket, r.property,
-               CASE WHEN r.property = ANY(%(sums)s) THEN sum(r.total) ELSE sum(r.total) / nullif(sum(r.n), 0) END
+        SELECT t.district_id AS district, d.name, t.bucket, t.property,
+               CASE WHEN t.property = ANY(%(sums)s) THEN sum(t.total) ELSE sum(t.total) / nullif(sum(t.n), 0) END
                    AS value,
-               count(DISTINCT r.sensor_id) AS sensors
-        FROM telemetry_rollup r
-        JOIN sensors_sensor s ON s.id = r.sensor_id
-        JOIN districts_district d ON ST_Covers(d.geom, s.geom)
-        WHERE r.resolution = %(resolution)s AND r.sensor_id = ANY(%(ids)s) AND r.property = ANY(%(properties)s)
-          AND r.bucket >= %(start)s AND r.bucket < %(end)s
-        GROUP BY d.id, d.name, r.bucket, r.property
-        ORDER BY r.bucket, d.id, r.property
+               sum(t.sensors) AS sensors
+        FROM telemetry_district_rollup t
+        JOIN districts_district d ON d.id = t.district_id
+        WHERE t.property = ANY(%(properties)s) AND t.bucket >= %(start)s AND t.bucket < %(end)s
+          AND (%(all_kinds)s OR t.kind = ANY(%(kinds)s))
+        GROUP BY t.district_id, d.name, t.bucket, t.property
+        ORDER BY t.bucket, t.district_id, t.property
     """
     params: dict[str, Any] = {
         "sums": sums,
-        "resolution": "1h",
-        "ids": ids,
         "properties": properties,
         "start": start,
         "end": end,
+        "all_kinds": kinds is None,
+        "kinds": sorted(kinds or ()),
     }
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
