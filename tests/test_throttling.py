@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.core.cache import cache
 from django.test import Client, override_settings
@@ -31,6 +33,13 @@ def test_each_account_has_its_own_budget(low_rates, api_as, planner, operator, a
     assert [as_planner.get("/api/districts/?limit=1").status_code for _ in range(9)] == [200] * 8 + [429]
     # Another account, and the anonymous budget, are untouched by the planner's use.
     assert api_as(operator).get("/api/districts/?limit=1").status_code == 200
+    assert api.get("/api/districts/?limit=1").status_code == 200
+
+
+def test_the_window_reopens_after_its_period(low_rates, settings, api) -> None:  # noqa: ANN001
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": "2/s", "user": "8/min"}}
+    assert [api.get("/api/districts/?limit=1").status_code for _ in range(3)] == [200, 200, 429]
+    time.sleep(1.2)  # the window (one second, from the first request) has closed: a new one opens
     assert api.get("/api/districts/?limit=1").status_code == 200
 
 
