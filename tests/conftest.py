@@ -35,6 +35,18 @@ def django_db_setup(django_db_setup, django_db_blocker):  # noqa: ANN001 - pytes
         run_import(path=demo_city_path())
 
 
+@pytest.fixture(autouse=True)
+def city_data_version() -> None:
+    """Each test starts on a new data version: a test's rolled-back writes change the city without any writer
+    announcing it, so pages and tiles cached by an earlier test must not be served to the next."""
+    from django.core.cache import cache
+
+    from apps.core.data_version import VERSION_KEY, data_version
+
+    data_version()
+    cache.incr(VERSION_KEY)
+
+
 @pytest.fixture
 def samples() -> Path:
     return SAMPLES

@@ -7,8 +7,11 @@ that writers and caches need not know each other."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.cache import cache
-from django.db import transaction
+from django.db import models, transaction
+from django.db.models.signals import post_delete, post_save
 
 VERSION_KEY = "citytwin:tiles:version"  # its historical name: the tile cache was its first reader
 
@@ -21,13 +24,28 @@ def data_version() -> int:
     return int(version)
 
 
+def _bump() -> None:
+    try:
+        cache.incr(VERSION_KEY)
+    except ValueError:  # no version yet: the next read starts one
+        cache.add(VERSION_KEY, 2, timeout=None)
+
+
 def city_data_changed() -> None:
-    """Call when stored city features change; takes effect when the transaction commits."""
+    """Call when stored city features change. The version moves now and again when the transaction commits:
+    a reader that cached the old rows under the first new version (they were not committed yet) is made
+    stale by the second; the first makes the change visible inside the writing transaction too."""
+    _bump()
+    transaction.on_commit(_bump)
 
-    def bump() -> None:
-        try:
-            cache.incr(VERSION_KEY)
-        except ValueError:  # no version yet: the next read starts one
-            cache.add(VERSION_KEY, 2, timeout=None)
 
-    transaction.on_commit(bump)
+def _changed(sender: type[models.Model], **kwargs: Any) -> None:
+    city_data_changed()
+
+
+def track_changes(*city_models: type[models.Model]) -> None:
+    """Bump the version on every ORM save and delete of these models (the admin, the shell, tests). Loaders
+    write with set-based SQL and call city_data_changed() themselves."""
+    for model in city_models:
+        post_save.connect(_changed, sender=model, dispatch_uid=f"data_version:save:{model._meta.label}")
+        post_delete.connect(_changed, sender=model, dispatch_uid=f"data_version:delete:{model._meta.label}")

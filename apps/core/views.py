@@ -14,6 +14,7 @@ from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 
+from . import list_cache
 from .exceptions import error_body
 from .geojson import render_feature_collection
 from .pagination import FeaturePagination
@@ -66,11 +67,21 @@ class GeoFeatureViewSet(viewsets.ReadOnlyModelViewSet):
     """A read-only layer. Subclasses set queryset, serializer_class, filterset_class and geojson_fields."""
 
     geojson_fields: ClassVar[tuple[str, ...]] = ()
+    # True for layers whose rows change only through imports and edits (they bump the data version): their
+    # list pages are served from the cache (apps/core/list_cache.py).
+    cache_pages: ClassVar[bool] = False
     pagination_class = FeaturePagination
     renderer_classes = [JSONRenderer, GeoJSONRenderer, BrowsableAPIRenderer]
     content_negotiation_class = StrictFormatNegotiation
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
+        key = None
+        if self.cache_pages and list_cache.enabled():
+            url = request.build_absolute_uri()
+            key = list_cache.page_key(self.basename or "", self.page_audience(), url, self.geojson_fields)
+            kept = list_cache.kept_page(key)
+            if kept is not None:
+                return HttpResponse(kept, content_type=GEOJSON)
         queryset = self.filter_queryset(self.get_queryset())
         paginator: FeaturePagination = self.paginator  # type: ignore[assignment]
         limit = paginator.get_limit(request) or paginator.default_limit
@@ -91,4 +102,10 @@ class GeoFeatureViewSet(viewsets.ReadOnlyModelViewSet):
             next_url=paginator.get_next_link(),
             previous_url=paginator.get_previous_link(),
         )
+        if key is not None:
+            list_cache.keep_page(key, body)
         return HttpResponse(body, content_type=GEOJSON)
+
+    def page_audience(self) -> str:
+        """Who sees the same rows of this layer: everyone, unless a layer's queryset depends on the role."""
+        return "all"

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from .env import env_bool, env_int, env_list, env_str
 
@@ -100,7 +101,7 @@ DATABASES["default"]["ENGINE"] = "django.contrib.gis.db.backends.postgis"
 DATABASES["default"]["CONN_MAX_AGE"] = 0
 DATABASES["default"]["OPTIONS"] = {
     **DATABASES["default"].get("OPTIONS", {}),
-    "pool": {"min_size": 1, "max_size": env_int("CITYTWIN_DB_POOL_SIZE", 10), "timeout": 10}
+    "pool": {"min_size": 1, "max_size": env_int("CITYTWIN_DB_POOL_SIZE", 20), "timeout": 10}
     if env_bool("CITYTWIN_DB_POOL", True)
     else False,
     # JIT compiled the larger tile queries on every request and made them slower (bench/README.md).
@@ -266,6 +267,18 @@ CITYTWIN_TILE_LEAN = env_bool("CITYTWIN_TILE_LEAN", True)
 # The lean path's own PostgreSQL connections per process (tile misses), besides Django's pool.
 CITYTWIN_TILE_POOL_SIZE = env_int("CITYTWIN_TILE_POOL_SIZE", 4)
 CITYTWIN_TILE_VERSION_TTL_MS = env_int("CITYTWIN_TILE_VERSION_TTL_MS", 1000)
+
+# How the ASGI server hands reads to Django (city/asgi.py): "wsgi" (its WSGI handler on a pool of
+# CITYTWIN_DJANGO_THREADS threads) or "asgi" (its ASGI handler). The database pool above has room for these
+# threads and the Dash boards' 8.
+CITYTWIN_DJANGO_HTTP = env_str("CITYTWIN_DJANGO_HTTP", "wsgi")
+if CITYTWIN_DJANGO_HTTP not in ("wsgi", "asgi"):
+    raise ImproperlyConfigured(f"CITYTWIN_DJANGO_HTTP={CITYTWIN_DJANGO_HTTP!r}: use wsgi or asgi")
+CITYTWIN_DJANGO_THREADS = env_int("CITYTWIN_DJANGO_THREADS", 10)
+# GeoJSON list pages of the layers that change only through imports and edits, cached under the same data
+# version (apps/core/list_cache.py); pages above the size limit are always rendered.
+CITYTWIN_LIST_CACHE = env_bool("CITYTWIN_LIST_CACHE", True)
+CITYTWIN_LIST_CACHE_MAX_KB = env_int("CITYTWIN_LIST_CACHE_MAX_KB", 8192)
 
 LOGGING = {
     "version": 1,

@@ -35,6 +35,7 @@ class BuildingViewSet(GeoFeatureViewSet):
     serializer_class = BuildingSerializer
     filterset_class = BuildingFilterSet
     geojson_fields = feature_fields(BuildingSerializer)
+    cache_pages = True
 
     @extend_schema(
         filters=True,

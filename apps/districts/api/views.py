@@ -12,3 +12,4 @@ class DistrictViewSet(GeoFeatureViewSet):
     serializer_class = DistrictSerializer
     filterset_class = DistrictFilterSet
     geojson_fields = feature_fields(DistrictSerializer)
+    cache_pages = True

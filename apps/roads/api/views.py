@@ -12,6 +12,7 @@ class RoadSegmentViewSet(GeoFeatureViewSet):
     serializer_class = RoadSegmentSerializer
     filterset_class = RoadSegmentFilterSet
     geojson_fields = feature_fields(RoadSegmentSerializer)
+    cache_pages = True
 
 
 class RoadNodeViewSet(GeoFeatureViewSet):
@@ -21,3 +22,4 @@ class RoadNodeViewSet(GeoFeatureViewSet):
     serializer_class = RoadNodeSerializer
     filterset_class = RoadNodeFilterSet
     geojson_fields = feature_fields(RoadNodeSerializer)
+    cache_pages = True
