@@ -1,5 +1,5 @@
-"""The ASGI entry point (uvicorn serves it): HTTP goes to Django behind the request body limit, except the
-vector tiles, which the lean tile path (apps/tiles/lean.py) answers in front of everything when it can, and the
+"""The ASGI entry point (uvicorn serves it): HTTP goes to Django behind the request body limit (reads through Django's
+WSGI handler in a2wsgi's threads, see READS_THROUGH_WSGI below), except the vector tiles, which the lean tile path (apps/tiles/lean.py) answers in front of everything when it can, and the
 Dash boards under /dash/<board>/, served by their Flask servers through a2wsgi behind the same limit (the
 Django session decides access there too: dashboards/server.py); websockets to the one Channels consumer
 at /ws/, behind the same-origin check and the session (see apps/streaming)."""
@@ -14,6 +14,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "city.settings.dev")
 from a2wsgi import WSGIMiddleware  # noqa: E402
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 from django.core.asgi import get_asgi_application  # noqa: E402
+from django.core.wsgi import get_wsgi_application  # noqa: E402
 
 django_asgi_app = get_asgi_application()
 
@@ -46,9 +47,32 @@ dash_application = WSGIMiddleware(dash_gate, workers=8)  # type: ignore[arg-type
 DASH_PREFIXES = tuple(board.prefix for board in dash_gate.boards)
 
 
+# Every view is synchronous. Django's ASGI handler runs each one through sync_to_async on ONE shared thread,
+# with two more thread hops for the request signals: 8 ms for /healthz/ against 1-2 ms through its WSGI
+# handler in a2wsgi's pool, where requests also run side by side (bench/README.md, "GeoJSON lists"). Reads
+# (GET, HEAD, OPTIONS without a body) go that way. Requests with a body stay on the ASGI handler: it reads the
+# whole body before the view runs, so the body limit above can always answer 413 (a WSGI view may answer,
+# or parse a cut body, before the limit is reached).
+# CITYTWIN_DJANGO_HTTP=asgi serves everything through Django's ASGI handler (to compare or debug).
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+django_wsgi_app = WSGIMiddleware(get_wsgi_application(), workers=settings.CITYTWIN_DJANGO_THREADS)  # type: ignore[arg-type]
+READS_THROUGH_WSGI = settings.CITYTWIN_DJANGO_HTTP == "wsgi"
+
+
+def without_body(scope: dict[str, Any]) -> bool:
+    if scope["method"] not in READ_METHODS:
+        return False
+    for name, value in scope["headers"]:
+        if name == b"transfer-encoding" or (name == b"content-length" and value.strip() not in (b"", b"0")):
+            return False
+    return True
+
+
 async def http_router(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["path"].startswith(DASH_PREFIXES):
         await dash_application(scope, receive, send)  # type: ignore[arg-type]
+    elif READS_THROUGH_WSGI and without_body(scope):
+        await django_wsgi_app(scope, receive, send)  # type: ignore[arg-type]
     else:
         await django_asgi_app(scope, receive, send)
 
