@@ -287,10 +287,71 @@ class Sample:
         return self.nbytes / self.seconds / 1e6 if self.seconds else 0.0
 
 
+class RawHTTP:
+    """A minimal HTTP/1.1 client on one keep-alive socket: one prepared GET, the response's head split off at
+    the blank line, the body read by Content-Length (or chunks). http.client parses every response's headers
+    with the email package; at the few-hundred-microsecond responses of a cached tile that client was the
+    ceiling (bench/README.md, "Tiles"), while the baseline's pgbench is a C client."""
+
+    _LENGTH = re.compile(rb"\r\ncontent-length:[ \t]*(\d+)", re.IGNORECASE)
+    _CHUNKED = re.compile(rb"\r\ntransfer-encoding:[ \t]*chunked", re.IGNORECASE)
+
+    def __init__(self, port: int, host: str = "127.0.0.1") -> None:
+        self.sock = socket.create_connection((host, port), timeout=60)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.host = f"{host}:{port}"
+        self.buf = bytearray()
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def _fill(self) -> None:
+        data = self.sock.recv(1 << 18)
+        if not data:
+            raise ConnectionError("the server closed the connection")
+        self.buf += data
+
+    def _take(self, n: int) -> bytes:
+        while len(self.buf) < n:
+            self._fill()
+        out = bytes(self.buf[:n])
+        del self.buf[:n]
+        return out
+
+    def _line(self) -> bytes:
+        while (i := self.buf.find(b"\r\n")) < 0:
+            self._fill()
+        return self._take(i + 2)[:-2]
+
+    def request(self, path: str) -> bytes:
+        return f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\nAccept-Encoding: identity\r\n\r\n".encode()
+
+    def get(self, request: bytes) -> tuple[int, bytes]:
+        """Send a prepared request (see request()) and read its response: (status, body)."""
+        self.sock.sendall(request)
+        while (i := self.buf.find(b"\r\n\r\n")) < 0:
+            self._fill()
+        head = bytes(self.buf[: i + 2])
+        del self.buf[: i + 4]
+        status = int(head[9:12])
+        if m := self._LENGTH.search(head):
+            return status, self._take(int(m.group(1)))
+        if self._CHUNKED.search(head):
+            parts = []
+            while size := int(self._line().split(b";")[0], 16):
+                parts.append(self._take(size))
+                self._take(2)
+            while self._line():  # trailers, then the blank line
+                pass
+            return status, b"".join(parts)
+        return status, b""  # 204/304: no body
+
+
 def http_loop(port: int, path: str, seconds: float) -> Sample:
     """GET `path` over ONE keep-alive connection, back to back, for `seconds` (a single client, like
-    pgbench -c 1). Any status but 200 stops the run."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    pgbench -c 1), with RawHTTP. Any status but 200 stops the run."""
+    client = RawHTTP(port)
+    request = client.request(path)
     lat: list[float] = []
     nbytes = 0
     clock = time.perf_counter
@@ -300,16 +361,14 @@ def http_loop(port: int, path: str, seconds: float) -> Sample:
     try:
         while now < end:
             t0 = clock()
-            conn.request("GET", path)
-            resp = conn.getresponse()
-            body = resp.read()
+            status, body = client.get(request)
             now = clock()
-            if resp.status != 200:
-                raise SystemExit(f"GET {path}: HTTP {resp.status}: {body[:300]!r}")
+            if status != 200:
+                raise SystemExit(f"GET {path}: HTTP {status}: {body[:300]!r}")
             lat.append((now - t0) * 1000)
             nbytes += len(body)
     finally:
-        conn.close()
+        client.close()
     return Sample(ops=len(lat), seconds=now - start, latencies_ms=lat, nbytes=nbytes)
 
 
