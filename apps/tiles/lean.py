@@ -135,10 +135,13 @@ class LeanTiles:
     async def _query(self, spec: TileLayer, params: dict[str, Any]) -> bytes:
         pool = await self._get_pool()
         async with pool.connection() as conn:
-            # Client-side binding, as Django sends it: the same text, so the same plan and bytes (prepared
-            # generic plans were no faster here and changed the row order, hence the bytes, of larger tiles).
-            cursor = AsyncClientCursor(conn)
-            await cursor.execute(spec.sql(), params)  # type: ignore[arg-type]  # the layer's SQL, typed str
+            # The parameters bound client-side, as Django sends them: the same text, so the same plan and
+            # bytes (server-side parameters gave generic plans that were no faster and changed the row order,
+            # hence the bytes, of larger tiles). The result comes back binary: the tile's bytes as they are,
+            # not hex text for the server to encode and psycopg to decode (small tiles 1.5x the tiles/s).
+            text = AsyncClientCursor(conn).mogrify(spec.sql(), params)  # type: ignore[arg-type]
+            cursor = conn.cursor()
+            await cursor.execute(text, binary=True)  # type: ignore[arg-type]  # literal SQL, no parameters
             row = await cursor.fetchone()
         return bytes(row[0] or b"") if row else b""
 
