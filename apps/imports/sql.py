@@ -20,7 +20,7 @@ def create_stage_sql(target: Target) -> str:
 
 def copy_sql(target: Target) -> str:
     cols = ", ".join(c.name for c in target.columns)
-    return f"COPY {STAGE} (row, layer, source_id, geom, tags, {cols}) FROM STDIN WITH (FORMAT csv)"
+    return f"COPY {STAGE} (row, layer, source_id, geom, tags, {cols}) FROM STDIN WITH (FORMAT binary)"
 
 
 def _extract(target: Target, geom: str) -> str:
@@ -44,7 +44,9 @@ def _extract(target: Target, geom: str) -> str:
 
 def check_sql(target: Target) -> str:
     """Classify every staged row. `problem` set: rejected. `invalid_reason` set and `geom_final` not NULL:
-    repaired by ST_MakeValid. Params: srid, xmin, ymin, xmax, ymax (the CRS's area of use)."""
+    repaired by ST_MakeValid. Params: srid, xmin, ymin, xmax, ymax (the CRS's area of use). The staged
+    geometries come as WKB without an SRID (binary COPY); they get `srid` here."""
+    cols = ", ".join(f"st.{c.name}" for c in target.columns)
     return f"""
 CREATE TEMP TABLE {CHECKED} ON COMMIT DROP AS
 SELECT s.*, v.invalid_reason, f.geom_final,
@@ -52,7 +54,8 @@ SELECT s.*, v.invalid_reason, f.geom_final,
            CASE WHEN v.invalid_reason IS NOT NULL
                 THEN 'invalid geometry that cannot be repaired into a {target.expected}: ' || v.invalid_reason
                 ELSE 'expected {target.expected}, got ' || GeometryType(s.geom) END END) AS problem
-FROM (SELECT st.*, min(st.row) OVER (PARTITION BY st.source_id) AS first_row,
+FROM (SELECT st.row, st.layer, st.source_id, ST_SetSRID(st.geom, %(srid)s) AS geom, st.tags, {cols},
+             min(st.row) OVER (PARTITION BY st.source_id) AS first_row,
              row_number() OVER (PARTITION BY st.source_id ORDER BY st.row) AS dup_rank
       FROM {STAGE} st) s
 CROSS JOIN LATERAL (
