@@ -12,13 +12,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import shapely
-from psycopg.types.json import Jsonb
+import ujson
 from django.conf import settings
 from django.db import connection
+from psycopg.types.json import Jsonb
 
 from apps.core.geo import DEFAULT_METRIC_SRID, srid_bounds
 
 from . import sql
+from .geojson import no_cyclic_gc
 from .models import ImportRun
 from .report import KindCounts, PreparedRows, RowIssue
 from .road_graph import REPLACE_NODES_SQL, REPLACE_SQL, build_road_graph, split_ids
@@ -37,7 +39,13 @@ def _json_default(value: Any) -> Any:
 
 
 def _tags_json(tags: Any) -> str:
-    return json.dumps(tags, default=_json_default).replace("\\u0000", "")  # jsonb cannot hold NUL either
+    """A row's tags as JSON text. ujson (4x json's speed: a tenth of staging 50k rows) writes what json
+    does, NUL as \\u0000 included, which jsonb cannot hold; json stays the fallback for what ujson refuses."""
+    try:
+        text: str = ujson.dumps(tags, default=_json_default, escape_forward_slashes=False)
+    except (TypeError, OverflowError, ValueError):
+        text = json.dumps(tags, default=_json_default)
+    return text.replace("\\u0000", "")
 
 
 # Binary COPY sends each value in its type's binary form; the geometry goes as plain WKB, which PostGIS'
@@ -62,12 +70,20 @@ def _column_values(values: pd.Series, sql_type: str) -> list[Any]:
         floats = pd.to_numeric(values, errors="coerce").astype("float64")
         return [None if math.isnan(v) else v for v in floats.tolist()]
     if sql_type == "boolean":
-        return [None if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) else bool(v) for v in values.tolist()]
+        return [
+            None if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) else bool(v)
+            for v in values.tolist()
+        ]
     return _text_values(values)
 
 
 def _copy_rows(cursor: Any, rows: PreparedRows, progress: Callable[[int], None]) -> None:
     """Stream the rows into the staging table with a binary COPY, in chunks (one progress report each)."""
+    with no_cyclic_gc():  # a tuple and a Jsonb per row
+        _copy(cursor, rows, progress)
+
+
+def _copy(cursor: Any, rows: PreparedRows, progress: Callable[[int], None]) -> None:
     frame = rows.frame
     target = rows.target
     n = len(frame)
@@ -80,7 +96,9 @@ def _copy_rows(cursor: Any, rows: PreparedRows, progress: Callable[[int], None])
     ]
     types = ["int4", "text", "text", "bytea", "jsonb"]
     for col in target.columns:
-        values = frame[col.name] if col.name in frame.columns else pd.Series([None] * n, index=frame.index, dtype=object)
+        values = (
+            frame[col.name] if col.name in frame.columns else pd.Series([None] * n, index=frame.index, dtype=object)
+        )
         columns.append(_column_values(values, col.sql_type))
         types.append(_BINARY_TYPES[col.sql_type])
     records = list(zip(*columns, strict=True))
