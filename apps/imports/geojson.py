@@ -29,6 +29,8 @@ import pandas as pd
 import shapely
 
 from .exceptions import ImportFileError
+from .geojson_bulk import BULK_KINDS, nested_lists
+from .geojson_bulk import build as bulk_build
 
 GEOMETRY_TYPES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon")
 WGS84 = 4326
@@ -222,9 +224,14 @@ class _Ragged:
 
 
 class _GeometryBuilder:
-    """Validates each feature's geometry in Python, then builds all of them in a few vectorised calls."""
+    """Validates each feature's geometry, then builds all of them in a few vectorised calls. LineStrings,
+    Polygons and MultiPolygons are checked in bulk first (geojson_bulk.py); the features that fail there,
+    and all others, one by one. `errors` holds why a feature was refused (by its index) once built."""
 
-    def __init__(self, n: int) -> None:
+    def __init__(self, n: int, *, bulk: bool = True) -> None:
+        self.bulk = bulk
+        self.pending: dict[shapely.GeometryType, list[tuple[int, Any]]] = {}
+        self.errors: dict[int, str] = {}
         self.result = np.full(n, None, dtype=object)
         self.points: list[tuple[int, np.ndarray]] = []
         self.ragged = {
@@ -236,6 +243,15 @@ class _GeometryBuilder:
         }
 
     def add(self, index: int, geom: Any) -> None:
+        """Take one feature's geometry; raises _BadGeometry (or GEOS's errors) for one refused at once."""
+        if self.bulk and isinstance(geom, dict) and isinstance(kind_name := geom.get("type"), str):
+            bulk_kind = BULK_KINDS.get(kind_name)
+            if bulk_kind is not None and nested_lists(bulk_kind, geom.get("coordinates")):
+                self.pending.setdefault(bulk_kind, []).append((index, geom["coordinates"]))
+                return
+        self._add_one(index, geom)
+
+    def _add_one(self, index: int, geom: Any) -> None:
         kind, parts = _parse(geom)
         if kind == shapely.GeometryType.POINT:
             self.points.append((index, parts))
@@ -245,6 +261,22 @@ class _GeometryBuilder:
             self.ragged[kind].add_parts(index, parts)
 
     def build(self) -> np.ndarray:
+        for kind, pending in self.pending.items():
+            built = bulk_build(kind, [coords for _, coords in pending])
+            if built is None:
+                one_by_one: list[int] = list(range(len(pending)))
+            else:
+                self.result[[index for index, _ in pending]] = built[0]
+                one_by_one = built[1]
+            type_name = next(name for name, k in BULK_KINDS.items() if k == kind)
+            for k in one_by_one:
+                index, coords = pending[k]
+                try:
+                    self._add_one(index, {"type": type_name, "coordinates": coords})
+                except _BadGeometry as exc:
+                    self.errors[index] = str(exc)
+                except (shapely.errors.GEOSException, ValueError, RecursionError) as exc:
+                    self.errors[index] = f"cannot be built: {exc}"
         if self.points:
             rows = [i for i, _ in self.points]
             xy = [p for _, p in self.points]
@@ -291,7 +323,7 @@ def _parse(geom: Any) -> tuple[shapely.GeometryType, Any]:
 
 def _single(geom: Any) -> shapely.Geometry:
     """One geometry built on its own (members of a GeometryCollection: rare, so not vectorised)."""
-    builder = _GeometryBuilder(1)
+    builder = _GeometryBuilder(1, bulk=False)  # so that a refused member raises here
     builder.add(0, geom)
     built = builder.build()[0]
     assert built is not None  # add() either stored a geometry or raised
@@ -383,6 +415,8 @@ def _read(path: Path, *, label: str, srid_override: int | None) -> GeoJsonLayer:
         records.append(props)
         top_ids.append(top_id)
     geometries = builder.build()
+    for index, reason in builder.errors.items():
+        layer.row_errors[index + 1] = ("geometry", reason)
     del data, top, features, builder  # freed now, while the cyclic GC is off, so it never has to scan them
 
     frame = pd.DataFrame.from_records(records, index=pd.RangeIndex(1, len(records) + 1))
