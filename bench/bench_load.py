@@ -174,9 +174,9 @@ def stage_breakdown(path: Path, source: str) -> None:
 
     labels = {
         (services, "file_sha256"): "sha256 of the file",
-        (services, "read_layers"): "read_layers (GeoJSON: our reader; GPKG/Shapefile: pyogrio)",
+        (services, "read_layers"): "read_layers (GeoJSON: our reader; GPKG/Shapefile: pyogrio Arrow)",
         (services, "prepare_layer"): "prepare_layer (Python, per row)",
-        (loading, "_copy_rows"): "_copy_rows (to CSV + COPY)",
+        (loading, "_copy_rows"): "_copy_rows (binary COPY into the staging table)",
     }
     originals = {(module, n): getattr(module, n) for module, n in labels}
     try:

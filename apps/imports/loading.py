@@ -55,9 +55,12 @@ _BINARY_TYPES = {"integer": "int4", "bigint": "int8", "double precision": "float
 
 def _text_values(values: pd.Series) -> list[str | None]:
     # PostgreSQL text cannot hold NUL; the CSV path before this stripped it too.
+    items = values.tolist()
+    if set(map(type, items)) <= {str}:  # the usual column: all text, checked at C speed
+        return items if "\x00" not in "".join(items) else [v.replace("\x00", "") for v in items]
     return [
         None if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA else str(v).replace("\x00", "")
-        for v in values.tolist()
+        for v in items
     ]
 
 

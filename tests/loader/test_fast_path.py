@@ -12,7 +12,8 @@ import shapely
 
 from apps.buildings.models import Building, HeightSource
 from apps.imports import loading
-from apps.imports.geojson import _GeometryBuilder, read_geojson
+from apps.imports.geojson import read_geojson
+from apps.imports.geojson_geometry import _GeometryBuilder
 from apps.imports.services import run_import
 from tests.loader.hostile_files import feature, square, write_geojson
 from tests.loader.support import LAT, LON
