@@ -18,8 +18,11 @@ with --profile), one more in-process run timed per stage and one `python -m cPro
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
+import os
+import resource
 import subprocess
 import time
 from pathlib import Path
@@ -81,6 +84,51 @@ def make_geojson(conn: object, path: Path, want: int) -> int:
 def feature_count(path: Path) -> int:
     with open(path) as fh:
         return len(json.load(fh)["features"])
+
+
+# ------------------------------------------------------------------------------------------ CPU seconds
+class CpuClock:
+    """CPU seconds spent by this process, its children (ogr2ogr, the load_city command) and the
+    PostgreSQL cluster (the postmaster, its live children, and the children it has reaped: a finished
+    ogr2ogr's backend included). On a shared machine other users' load moves wall-clock figures up to 2x;
+    CPU seconds move much less, so the summary prints both. None for the server when the cluster is not a
+    local one this user can read in /proc."""
+
+    TICK = os.sysconf("SC_CLK_TCK")
+
+    def __init__(self, conn: object) -> None:
+        self.postmaster: int | None = None
+        with contextlib.suppress(Exception):
+            data_dir = conn.execute("SHOW data_directory").fetchone()[0]  # type: ignore[attr-defined]
+            self.postmaster = int(Path(data_dir, "postmaster.pid").read_text().split()[0])
+            self._server()
+
+    @staticmethod
+    def _stat(pid: int) -> list[str]:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+    def _server(self) -> float | None:
+        if self.postmaster is None:
+            return None
+        try:
+            fields = self._stat(self.postmaster)  # fields[11:15]: utime, stime, cutime, cstime
+            ticks = sum(int(f) for f in fields[11:15])
+            for child in Path(f"/proc/{self.postmaster}/task/{self.postmaster}/children").read_text().split():
+                with contextlib.suppress(OSError):
+                    ticks += sum(int(f) for f in self._stat(int(child))[11:13])
+        except OSError:
+            self.postmaster = None
+            return None
+        return ticks / self.TICK
+
+    def now(self) -> tuple[float, float | None]:
+        """(client CPU s: this process and its waited-for children, server CPU s or None)."""
+        me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime, self._server()
+
+    def since(self, start: tuple[float, float | None]) -> tuple[float, float | None]:
+        client, server = self.now()
+        return client - start[0], None if server is None or start[1] is None else server - start[1]
 
 
 # --------------------------------------------------------------------------------------------- baseline
@@ -174,9 +222,9 @@ def stage_breakdown(path: Path, source: str) -> None:
 
     labels = {
         (services, "file_sha256"): "sha256 of the file",
-        (services, "read_layers"): "read_layers (GeoJSON: our reader; GPKG/Shapefile: pyogrio)",
+        (services, "read_layers"): "read_layers (GeoJSON: our reader; GPKG/Shapefile: pyogrio Arrow)",
         (services, "prepare_layer"): "prepare_layer (Python, per row)",
-        (loading, "_copy_rows"): "_copy_rows (to CSV + COPY)",
+        (loading, "_copy_rows"): "_copy_rows (binary COPY into the staging table)",
     }
     originals = {(module, n): getattr(module, n) for module, n in labels}
     try:
@@ -229,6 +277,26 @@ def cprofile_cli(path: Path, source: str) -> None:
         print("  " + text[start:].rstrip().replace("\n", "\n  "))
 
 
+def print_cpu(cpu: dict[str, list[tuple[float, float | None]]]) -> None:
+    """Medians of CPU seconds per run: client, server, both; and the ratio of the totals (less moved by
+    other users of the machine than wall clock; a second view, the goal is on wall clock)."""
+    print("\nCPU seconds per run (medians; client = the Python or ogr2ogr process, server = this PostgreSQL cluster):")
+    totals: dict[str, float] = {}
+    for key, label in (
+        ("base", "baseline ogr2ogr + unique index"),
+        ("cli", "ours: load_city command"),
+        ("inproc", "ours: run_import() in-process"),
+    ):
+        client = bl.median([c for c, _ in cpu[key]])
+        servers = [s for _, s in cpu[key] if s is not None]
+        server = bl.median(servers) if len(servers) == len(cpu[key]) else None
+        totals[key] = client + (server or 0.0)
+        shown = f"{server:6.2f}" if server is not None else "     ?"
+        print(f"  {label:<34} client {client:6.2f}  server {shown}  total {totals[key]:6.2f}")
+    for key, label in (("cli", "load_city command"), ("inproc", "run_import() in-process")):
+        print(f"  {label}: CPU-seconds ratio baseline/ours = {totals['base'] / totals[key]:.2f}x")
+
+
 # ---------------------------------------------------------------------------------------------------- main
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -271,20 +339,28 @@ def main() -> None:
     stamp = time.strftime("%H%M%S")
     base, cli, inproc, base_ogr_only = [], [], [], []
     print()
+    clock = CpuClock(conn)
+    cpu: dict[str, list[tuple[float, float | None]]] = {"base": [], "cli": [], "inproc": []}
     for r in range(1, args.rounds + 1):
+        start = clock.now()
         t_ogr, t_idx = run_ogr(conn, path)
+        cpu["base"].append(clock.since(start))
         got = conn.execute(f"SELECT count(*) FROM {OGR_TABLE}").fetchone()[0]
         base.append(t_ogr + t_idx)
         base_ogr_only.append(t_ogr)
 
         source = f"{SOURCE_PREFIX}{stamp}-cli-{r}"
+        start = clock.now()
         t_cli = run_cli(path, source)
+        cpu["cli"].append(clock.since(start))
         got_cli = loaded(conn, source)
         clean_ours(conn, source)
         cli.append(t_cli)
 
         source = f"{SOURCE_PREFIX}{stamp}-inproc-{r}"
+        start = clock.now()
         t_in = run_inprocess(path, source)
+        cpu["inproc"].append(clock.since(start))
         got_in = loaded(conn, source)
         clean_ours(conn, source)
         inproc.append(t_in)
@@ -304,6 +380,7 @@ def main() -> None:
     print(f"{'ours: run_import() in-process':<34}{i:>10.2f}{n / i:>14,.0f}")
     print(bl.ratio_line("load_city command", n / c, n / b))
     print(bl.ratio_line("run_import() in-process", n / i, n / b))
+    print_cpu(cpu)
 
     if args.profile or (n / i) / (n / b) < 0.5:
         bl.header("Profile of ours (ratio far below the goal, or --profile)")

@@ -37,7 +37,7 @@ from apps.buildings.models import HeightSource
 
 from .cityjson_geometry import BadGeometry, Shape, geometry_shape, lod_value
 from .exceptions import ImportFileError
-from .geojson import _EPSG_NAME, _load_json, _no_cyclic_gc, _shown
+from .geojson import _EPSG_NAME, _load_json, _shown, no_cyclic_gc
 from .mapping import _tag_value
 from .report import PreparedRows, RowIssue
 from .targets import BUILDINGS
@@ -279,7 +279,7 @@ def _text(value: Any) -> str:
 def read_cityjson(path: Path, *, label: str, srid_override: int | None, seq: bool) -> PreparedRows:
     """The buildings of a CityJSON (seq=False) or CityJSONSeq file as rows for the buildings target."""
     out = _Collected(layer=path.name.split(".")[0], file_name=label)
-    with _no_cyclic_gc():
+    with no_cyclic_gc():
         header = _read_seq(path, label, srid_override, out) if seq else _read_whole(path, label, srid_override, out)
     if header.srid is None:
         raise ImportFileError(label, "has no metadata.referenceSystem; pass --srid (e.g. --srid 3067)")

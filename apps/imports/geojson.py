@@ -9,13 +9,13 @@ nesting) or an unreadable feature rejects that row with its reason, not the file
 Ids as GDAL gave them, so that reloading a file loaded before keeps its natural keys: a property "id"
 (or "fid") wins; else top-level ids, as column "fid" when all are integers (a feature without one gets
 its 0-based position), as text column "id" otherwise; with no ids at all, "fid" is the 0-based position.
-The layer is named by the collection's "name" member, else the file's stem."""
+The layer is named by the collection's "name" member, else the file's stem. Geometries are checked and built
+by geojson_geometry.py."""
 
 from __future__ import annotations
 
 import gc
 import json
-import math
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,13 +24,12 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import shapely
 
 from .exceptions import ImportFileError
+from .geojson_geometry import GEOMETRY_TYPES, _BadGeometry, _GeometryBuilder, _shown
 
-GEOMETRY_TYPES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon")
 WGS84 = 4326
 _EPSG_NAME = re.compile(
     r"^(?:urn:(?:x-)?ogc:def:crs:epsg:[\d.]*:|epsg:{1,2}|https?://www\.opengis\.net/def/crs/epsg/[\d.]+/)(\d{1,6})$",
@@ -42,11 +41,7 @@ _CRS84_NAME = re.compile(
 )
 _WKT_START = re.compile(r"^\s*(?:PROJCS|GEOGCS|GEOCCS|COMPD_CS|PROJCRS|GEOGCRS|GEODCRS|BASEGEOGCRS|COMPOUNDCRS)\[")
 _LONE_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-MAX_SHOWN = 80
-
-
-class _BadGeometry(ValueError):
-    """A geometry that cannot be built; the message says why."""
+_SCALARS = frozenset({str, int, float, bool, type(None)})  # what json.loads makes besides dicts and lists
 
 
 @dataclass
@@ -57,13 +52,6 @@ class GeoJsonLayer:
     row_errors: dict[int, tuple[str, str]] = field(default_factory=dict)
     row_warnings: list[tuple[int, str, str]] = field(default_factory=list)
     unknown_id_rows: set[int] = field(default_factory=set)
-
-
-def _shown(value: Any) -> str:
-    """A value from the file, short, for a message: strings quoted, anything else as JSON."""
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
-    text = text[:MAX_SHOWN] + ("..." if len(text) > MAX_SHOWN else "")
-    return repr(text) if isinstance(value, str) else text
 
 
 def epsg_from_crs_member(crs: Any, label: str) -> int:
@@ -106,10 +94,11 @@ def _epsg_of_wkt(wkt: str, label: str) -> int:
 
 
 @contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
+def no_cyclic_gc() -> Iterator[None]:
     # json.loads builds millions of lists; the cyclic GC would scan them again and again (measured: 2.4 s
     # for 20 MB with it, 0.4 s without). Nothing made here is cyclic, and all of it is freed (by reference
-    # counting) before the GC is back on.
+    # counting) before the GC is back on. Mapping (mapping.py) and staging (loading.py) turn it off too: they
+    # make a dict or tuple per row, and with the GC on a third of their time went to its passes.
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -136,165 +125,6 @@ def _load_json(path: Path, label: str) -> tuple[Any, str]:
         raise ImportFileError(label, "is not GeoJSON: its JSON is nested too deeply") from exc
     except ValueError as exc:  # e.g. an integer of more digits than Python converts (4,300)
         raise ImportFileError(label, f"does not look like a GeoJSON file: {exc}") from exc
-
-
-# ------------------------------------------------------------------------------------------ geometry
-def _positions(value: Any, what: str) -> np.ndarray:
-    """An array of positions as an (n, 2) float array; raises _BadGeometry."""
-    if not isinstance(value, list):
-        raise _BadGeometry(f"{what} is not an array of positions")
-    if not value:
-        return np.empty((0, 2))
-    try:
-        arr = np.asarray(value)
-    except ValueError:  # positions of different lengths ([x, y] and [x, y, z]): check each
-        if not all(isinstance(p, list) and len(p) >= 2 for p in value):
-            raise _BadGeometry(f"{what} has a position that is not [x, y]") from None
-        try:
-            arr = np.asarray([p[:2] for p in value])
-        except ValueError:
-            raise _BadGeometry(f"{what} has a position that is not [x, y]") from None
-    if arr.ndim != 2 or arr.shape[1] < 2:
-        raise _BadGeometry(f"{what} has a position that is not [x, y]")
-    if arr.dtype != np.float64:
-        if arr.dtype.kind not in "iu":  # strings, booleans, nulls, numbers too big for a float
-            raise _BadGeometry(f"{what} has a coordinate that is not a number")
-        arr = arr.astype(np.float64)
-    xy = arr if arr.shape[1] == 2 else arr[:, :2]
-    # One sum instead of an isfinite pass: NaN and infinity carry through it (the check is per ring,
-    # 55,000 rings in a 50,000-building file); an overflowing sum of finite values is checked again.
-    if not math.isfinite(xy.sum()) and not np.isfinite(xy).all():
-        raise _BadGeometry(f"{what} has a coordinate that is not a finite number (NaN or infinity)")
-    return xy
-
-
-def _ring(value: Any, what: str) -> np.ndarray:
-    xy = _positions(value, what)
-    if len(xy) < 4:
-        raise _BadGeometry(f"{what} has {len(xy)} positions; a ring needs at least 4")
-    if xy[0, 0] != xy[-1, 0] or xy[0, 1] != xy[-1, 1]:
-        raise _BadGeometry(f"{what} is not closed (its last position differs from its first)")
-    return xy
-
-
-def _line(value: Any, what: str) -> np.ndarray:
-    xy = _positions(value, what)
-    if len(xy) == 1:
-        raise _BadGeometry(f"{what} has 1 position; a line needs at least 2")
-    return xy
-
-
-def _list(value: Any, what: str) -> list[Any]:
-    if not isinstance(value, list):
-        raise _BadGeometry(f"{what} is not an array")
-    return value
-
-
-class _Ragged:
-    """Coordinates and offsets of one geometry type, for shapely.from_ragged_array."""
-
-    def __init__(self, depth: int) -> None:
-        self.rows: list[int] = []
-        self.coords: list[np.ndarray] = []
-        self.offsets: list[list[int]] = [[0] for _ in range(depth)]  # innermost level first
-        self.n_coords = 0
-
-    def add_parts(self, row: int, parts: list[Any]) -> None:
-        """`parts`: for depth 1 an (n, 2) array; depth 2 a list of arrays; depth 3 a list of lists."""
-        self.rows.append(row)
-        self._add(parts, len(self.offsets) - 1)
-
-    def _add(self, part: Any, level: int) -> None:
-        if level == 0:
-            self.coords.append(part)
-            self.n_coords += len(part)
-            self.offsets[0].append(self.n_coords)
-            return
-        for child in part:
-            self._add(child, level - 1)
-        self.offsets[level].append(len(self.offsets[level - 1]) - 1)
-
-    def build(self, kind: shapely.GeometryType) -> np.ndarray:
-        coords = np.concatenate(self.coords) if self.coords else np.empty((0, 2))
-        offsets = tuple(np.asarray(o, dtype=np.int64) for o in self.offsets)
-        return shapely.from_ragged_array(kind, coords, offsets)
-
-
-class _GeometryBuilder:
-    """Validates each feature's geometry in Python, then builds all of them in a few vectorised calls."""
-
-    def __init__(self, n: int) -> None:
-        self.result = np.full(n, None, dtype=object)
-        self.points: list[tuple[int, np.ndarray]] = []
-        self.ragged = {
-            shapely.GeometryType.MULTIPOINT: _Ragged(1),
-            shapely.GeometryType.LINESTRING: _Ragged(1),
-            shapely.GeometryType.MULTILINESTRING: _Ragged(2),
-            shapely.GeometryType.POLYGON: _Ragged(2),
-            shapely.GeometryType.MULTIPOLYGON: _Ragged(3),
-        }
-
-    def add(self, index: int, geom: Any) -> None:
-        kind, parts = _parse(geom)
-        if kind == shapely.GeometryType.POINT:
-            self.points.append((index, parts))
-        elif kind == shapely.GeometryType.GEOMETRYCOLLECTION:
-            self.result[index] = parts
-        else:
-            self.ragged[kind].add_parts(index, parts)
-
-    def build(self) -> np.ndarray:
-        if self.points:
-            rows = [i for i, _ in self.points]
-            xy = [p for _, p in self.points]
-            empty = np.array([len(p) == 0 for p in xy])
-            coords = np.array([p[0] if len(p) else (np.nan, np.nan) for p in xy], dtype=float)
-            built = shapely.points(coords)
-            built[empty] = shapely.from_wkt("POINT EMPTY")
-            self.result[rows] = built
-        for kind, ragged in self.ragged.items():
-            if ragged.rows:
-                self.result[ragged.rows] = ragged.build(kind)
-        return self.result
-
-
-def _parse(geom: Any) -> tuple[shapely.GeometryType, Any]:
-    if not isinstance(geom, dict):
-        raise _BadGeometry(f"geometry is not an object: {_shown(geom)}")
-    kind = geom.get("type")
-    if kind == "GeometryCollection":
-        members = _list(geom.get("geometries"), "GeometryCollection.geometries")
-        return shapely.GeometryType.GEOMETRYCOLLECTION, shapely.geometrycollections([_single(m) for m in members])
-    if kind not in GEOMETRY_TYPES:
-        raise _BadGeometry(f"unknown geometry type {_shown(kind)}")
-    coords = geom.get("coordinates")
-    if kind == "Point":
-        xy = _positions([coords] if coords != [] else [], "Point.coordinates")
-        return shapely.GeometryType.POINT, xy
-    if kind == "MultiPoint":
-        return shapely.GeometryType.MULTIPOINT, _positions(coords, "MultiPoint.coordinates")
-    if kind == "LineString":
-        return shapely.GeometryType.LINESTRING, _line(coords, "LineString.coordinates")
-    if kind == "MultiLineString":
-        lines = _list(coords, "MultiLineString.coordinates")
-        return shapely.GeometryType.MULTILINESTRING, [_line(c, f"line {i + 1}") for i, c in enumerate(lines)]
-    if kind == "Polygon":
-        rings = _list(coords, "Polygon.coordinates")
-        return shapely.GeometryType.POLYGON, [_ring(r, f"ring {i + 1}") for i, r in enumerate(rings)]
-    polygons = _list(coords, "MultiPolygon.coordinates")
-    return shapely.GeometryType.MULTIPOLYGON, [
-        [_ring(r, f"polygon {p + 1} ring {i + 1}") for i, r in enumerate(_list(poly, f"polygon {p + 1}"))]
-        for p, poly in enumerate(polygons)
-    ]
-
-
-def _single(geom: Any) -> shapely.Geometry:
-    """One geometry built on its own (members of a GeometryCollection: rare, so not vectorised)."""
-    builder = _GeometryBuilder(1)
-    builder.add(0, geom)
-    built = builder.build()[0]
-    assert built is not None  # add() either stored a geometry or raised
-    return built
 
 
 # ------------------------------------------------------------------------------------------ features
@@ -326,7 +156,7 @@ def _fix_surrogates(value: Any) -> Any:
 
 
 def read_geojson(path: Path, *, label: str, srid_override: int | None) -> GeoJsonLayer:
-    with _no_cyclic_gc():
+    with no_cyclic_gc():
         return _read(path, label=label, srid_override=srid_override)
 
 
@@ -369,9 +199,10 @@ def _read(path: Path, *, label: str, srid_override: int | None) -> GeoJsonLayer:
                         layer.row_errors[row] = ("geometry", str(exc))
                     except (shapely.errors.GEOSException, ValueError, RecursionError) as exc:
                         layer.row_errors[row] = ("geometry", f"cannot be built: {exc}")
-        for key, value in props.items():
-            if isinstance(value, dict | list):
-                props[key] = json.dumps(value, ensure_ascii=False)
+        if not _SCALARS.issuperset(map(type, props.values())):  # the usual row has only scalars: one C-speed check
+            for key, value in props.items():
+                if isinstance(value, dict | list):
+                    props[key] = json.dumps(value, ensure_ascii=False)
         if fix_text:
             fixed = {_fix_surrogates(k): _fix_surrogates(v) for k, v in props.items()}
             if fixed != props:
@@ -382,6 +213,8 @@ def _read(path: Path, *, label: str, srid_override: int | None) -> GeoJsonLayer:
         records.append(props)
         top_ids.append(top_id)
     geometries = builder.build()
+    for index, reason in builder.errors.items():
+        layer.row_errors[index + 1] = ("geometry", reason)
     del data, top, features, builder  # freed now, while the cyclic GC is off, so it never has to scan them
 
     frame = pd.DataFrame.from_records(records, index=pd.RangeIndex(1, len(records) + 1))

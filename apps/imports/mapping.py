@@ -12,12 +12,13 @@ from typing import Any
 import pandas as pd
 import shapely
 
-from apps.buildings.heights import resolve_height
+from apps.buildings.heights import ResolvedHeight, resolve_height
 from apps.core.parsing import is_blank, parse_bool, parse_number
 from apps.roads.tags import lanes_per_direction, oneway_direction, parse_maxspeed
 from apps.sensors.models import SensorKind
 
 from .exceptions import ImportFileError
+from .geojson import no_cyclic_gc
 from .readers import SourceLayer
 from .report import PreparedRows, RowIssue
 from .targets import TARGETS
@@ -59,6 +60,53 @@ def _tag_value(value: Any) -> Any:
     return str(value)
 
 
+def _tags(names: list[str], columns: list[list[Any]], n: int) -> list[dict[str, Any]]:
+    """Each row's non-blank attributes as stored in `tags`, in column order: what
+    `{c: _tag_value(v) for c in names if not is_blank(v)}` gives, with the common types checked inline
+    (250k is_blank calls were a tenth of a 50k-building load)."""
+    tags: list[dict[str, Any]] = [{} for _ in range(n)]
+    for name, values in zip(names, columns, strict=True):
+        for row_tags, value in zip(tags, values, strict=True):
+            if value is None:
+                continue
+            cls = type(value)
+            if cls is str:
+                if value and not value.isspace():  # str.strip() strips exactly what isspace() calls space
+                    row_tags[name] = value
+            elif cls is float:
+                if value == value:  # not NaN
+                    row_tags[name] = value if math.isfinite(value) else str(value)
+            elif cls is int or cls is bool:
+                row_tags[name] = value
+            elif not is_blank(value):
+                row_tags[name] = _tag_value(value)
+    return tags
+
+
+class _HeightCache:
+    """resolve_height for each distinct (height, levels) pair once: a file repeats a few values over
+    thousands of buildings. Keys carry the type (True == 1 == 1.0 resolve differently); NaN, which
+    resolve_height reads as blank, is keyed as None."""
+
+    def __init__(self) -> None:
+        self.known: dict[tuple[Any, ...], ResolvedHeight] = {}
+
+    def resolve(self, height: Any, levels: Any, *, height_field: str, levels_field: str) -> ResolvedHeight:
+        height = None if isinstance(height, float) and math.isnan(height) else height
+        levels = None if isinstance(levels, float) and math.isnan(levels) else levels
+        key = (type(height), height, type(levels), levels, height_field, levels_field)
+        try:
+            return self.known[key]
+        except KeyError:
+            pass
+        except TypeError:  # an unhashable value: resolved on its own
+            return resolve_height(height, levels, height_field=height_field, levels_field=levels_field)
+        resolved = self.known[key] = resolve_height(
+            height, levels, height_field=height_field, levels_field=levels_field
+        )
+        return resolved
+
+
 def _column(frame: pd.DataFrame, key: str) -> str | None:
     columns = {c.lower(): c for c in frame.columns}
     return next((columns[a] for a in ALIASES[key] if a in columns), None)
@@ -80,6 +128,11 @@ def guess_kind(layer: SourceLayer) -> str | None:
 
 
 def prepare_layer(layer: SourceLayer, *, kind: str | None, file_name: str) -> PreparedRows:
+    with no_cyclic_gc():
+        return _prepare_layer(layer, kind=kind, file_name=file_name)
+
+
+def _prepare_layer(layer: SourceLayer, *, kind: str | None, file_name: str) -> PreparedRows:
     chosen = kind or guess_kind(layer)
     if chosen is None:
         raise ImportFileError(
@@ -125,7 +178,16 @@ def prepare_layer(layer: SourceLayer, *, kind: str | None, file_name: str) -> Pr
         value = rec.get(col) if col else None
         return "" if is_blank(value) else str(value)
 
-    for row, rec, geometry in zip(frame.index, frame[extra].to_dict("records"), geometries, strict=True):
+    # Column by column, not frame.to_dict("records"): a third of the time for 50k rows went there.
+    column_values = [frame[c].tolist() for c in extra]
+    records = (
+        [dict(zip(extra, values, strict=True)) for values in zip(*column_values, strict=True)]
+        if extra
+        else [{} for _ in range(len(frame))]
+    )
+    all_tags = _tags(extra, column_values, len(frame))
+    heights = _HeightCache()
+    for row, rec, tags, geometry in zip(frame.index, records, all_tags, geometries, strict=True):
         row = int(row)
         raw_id = rec.get(id_col) if id_col else None
         fid = str(raw_id) if not is_blank(raw_id) else f"row-{row}"
@@ -138,7 +200,6 @@ def prepare_layer(layer: SourceLayer, *, kind: str | None, file_name: str) -> Pr
             continue
         for field, reason in warnings_by_row.get(row, ()):
             issue(row, fid, field, reason)
-        tags = {c: _tag_value(v) for c in extra if not is_blank(v := rec.get(c))}
         base: dict[str, Any] = {
             "row": row,
             "layer": layer.name,
@@ -147,7 +208,7 @@ def prepare_layer(layer: SourceLayer, *, kind: str | None, file_name: str) -> Pr
             "tags": tags,
         }
         if chosen == "buildings":
-            height = resolve_height(
+            height = heights.resolve(
                 rec.get(cols["height"]) if cols["height"] else None,
                 rec.get(cols["levels"]) if cols["levels"] else None,
                 height_field=cols["height"] or "height",

@@ -20,7 +20,7 @@ def create_stage_sql(target: Target) -> str:
 
 def copy_sql(target: Target) -> str:
     cols = ", ".join(c.name for c in target.columns)
-    return f"COPY {STAGE} (row, layer, source_id, geom, tags, {cols}) FROM STDIN WITH (FORMAT csv)"
+    return f"COPY {STAGE} (row, layer, source_id, geom, tags, {cols}) FROM STDIN WITH (FORMAT binary)"
 
 
 def _extract(target: Target, geom: str) -> str:
@@ -44,7 +44,11 @@ def _extract(target: Target, geom: str) -> str:
 
 def check_sql(target: Target) -> str:
     """Classify every staged row. `problem` set: rejected. `invalid_reason` set and `geom_final` not NULL:
-    repaired by ST_MakeValid. Params: srid, xmin, ymin, xmax, ymax (the CRS's area of use)."""
+    repaired by ST_MakeValid. Params: srid, xmin, ymin, xmax, ymax (the CRS's area of use). The staged
+    geometries come as WKB without an SRID (binary COPY); they get `srid` here. `OFFSET 0` keeps each
+    LATERAL step a step: inlined, PostgreSQL evaluated ST_IsValid once per reference to its result, 3-4
+    times a row (1.5 s instead of 0.5 for 50k buildings)."""
+    cols = ", ".join(f"st.{c.name}" for c in target.columns)
     return f"""
 CREATE TEMP TABLE {CHECKED} ON COMMIT DROP AS
 SELECT s.*, v.invalid_reason, f.geom_final,
@@ -52,7 +56,8 @@ SELECT s.*, v.invalid_reason, f.geom_final,
            CASE WHEN v.invalid_reason IS NOT NULL
                 THEN 'invalid geometry that cannot be repaired into a {target.expected}: ' || v.invalid_reason
                 ELSE 'expected {target.expected}, got ' || GeometryType(s.geom) END END) AS problem
-FROM (SELECT st.*, min(st.row) OVER (PARTITION BY st.source_id) AS first_row,
+FROM (SELECT st.row, st.layer, st.source_id, ST_SetSRID(st.geom, %(srid)s) AS geom, st.tags, {cols},
+             min(st.row) OVER (PARTITION BY st.source_id) AS first_row,
              row_number() OVER (PARTITION BY st.source_id ORDER BY st.row) AS dup_rank
       FROM {STAGE} st) s
 CROSS JOIN LATERAL (
@@ -64,14 +69,17 @@ CROSS JOIN LATERAL (
                         round(ST_Y(ST_PointOnSurface(s.geom))::numeric, 4), %(srid)s)
         WHEN s.dup_rank > 1 THEN format('duplicate id %%s (first at row %%s)', s.source_id, s.first_row)
     END AS problem
+    OFFSET 0
 ) p
 CROSS JOIN LATERAL (
     SELECT CASE WHEN p.problem IS NULL AND NOT ST_IsValid(s.geom) THEN ST_IsValidReason(s.geom) END AS invalid_reason
+    OFFSET 0
 ) v
 CROSS JOIN LATERAL (
     SELECT CASE WHEN p.problem IS NULL THEN
         ST_Transform({_extract(target, "CASE WHEN v.invalid_reason IS NULL THEN s.geom ELSE ST_MakeValid(s.geom) END")}, 4326)
     END AS geom_final
+    OFFSET 0
 ) f
 """
 
