@@ -5,7 +5,7 @@ Baseline: apps.core.geojson.feature_collection_sql() applied to the viewset's qu
 (the viewset's queryset, limit 10000, offset 0, the viewset's geojson_fields: the one statement the view runs), with the parameters the view
 passes filled in, run over one open psycopg connection; the timed unit is execute + fetching the whole
 text result. Ours: the real ASGI server (uvicorn, 1 worker, DEBUG off), one keep-alive connection, one
-Python client (http.client), the whole body read. Rounds alternate baseline and ours; medians. Three
+Python client (benchlib.RawHTTP), the whole body read. Rounds alternate baseline and ours; medians. Three
 servers (VARIANTS): the product's defaults (the page cache on: a repeated page is a cache hit), the cache off
 (every request runs the SQL), and the cache off through Django's ASGI handler.
 
@@ -62,7 +62,7 @@ def measure(conn: object, port: int, case: dict, args: argparse.Namespace) -> di
     print(f"            (or: {bl.shell_line(bl.pgbench_command(case['sql_file'], args.seconds))})")
     print(
         f"  ours:     GET http://127.0.0.1:{port}{case['path']} on one keep-alive connection "
-        f"(http.client), back to back for {args.seconds} s"
+        f"(benchlib.RawHTTP), back to back for {args.seconds} s"
     )
     timed_sql(conn, case["sql"], 1.0)  # warm-up, not counted
     bl.http_loop(port, case["path"], 1.0)

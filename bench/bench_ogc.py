@@ -5,7 +5,7 @@ django-gisserver (WFS 2.0 GetFeature, GeoJSON output) on the same tables, page s
 Raw SQL: the ONE statement apps.ogc.features.page() runs for the page (captured through Django's
 execute_wrapper, its parameters filled in as psycopg sends them), executed over one open psycopg connection;
 the timed unit is execute + fetching the text. Every HTTP variant: one keep-alive connection, one Python
-client (http.client), the whole body read, back to back for --seconds. Rounds alternate the variants
+client (benchlib.RawHTTP), the whole body read, back to back for --seconds. Rounds alternate the variants
 (raw, ours, list, pygeoapi, gisserver, raw, ...); medians. Ratios are throughput ours/other: above 1, ours
 serves more pages per second. The peers are installed apart from the product (bench/ogc_peers.py); one that
 cannot be installed or started is skipped with a printed reason. Then a small conformance table: what ours

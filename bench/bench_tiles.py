@@ -8,7 +8,7 @@ Peer: tipg (FastAPI + asyncpg) in the benchmark's own venv (bench/peers.py), on 
 Ours: the real ASGI server (uvicorn, 1 worker, DEBUG off) with the product's defaults (tile cache on), with
 the tile cache off, and (unless --no-django) with the lean tile path off, i.e. through Django as before.
 Each is asked for the same tile over one keep-alive connection for the same time, by a single Python client
-(http.client). Rounds alternate raw, ours and the peer; the figures are medians over the rounds.
+(benchlib.RawHTTP: a raw-socket keep-alive client). Rounds alternate raw, ours and the peer; the figures are medians over the rounds.
 
     .venv/bin/python bench/bench_tiles.py [--rounds 3] [--seconds 5] [--no-django]
 """
@@ -126,7 +126,7 @@ def run_case(case: dict, servers: dict, args: argparse.Namespace) -> dict:
     print(f"  baseline: {bl.shell_line(bl.pgbench_command(case['sql_file'], args.seconds))}   (plus -l for latencies)")
     for name, server in servers.items():
         print(f"  {LABELS[name]}: GET http://127.0.0.1:{server.port}{paths[name]}")
-    print(f"  each: one keep-alive connection (http.client), back to back for {args.seconds} s")
+    print(f"  each: one keep-alive connection (benchlib.RawHTTP), back to back for {args.seconds} s")
     for name, server in servers.items():
         bl.http_loop(server.port, paths[name], 1.0)  # warm-up (connection, caches, pools), not counted
     samples: dict[str, list[bl.Sample]] = {"raw": [], **{name: [] for name in servers}}

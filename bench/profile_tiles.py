@@ -3,7 +3,7 @@
 Measures, for one cached tile (buildings z16 at the data's centre, the bench_tiles case), against the
 benchmark database (see benchlib):
 1. the floor: uvicorn (as bin/run starts it) serving the same bytes from a dict with a 10-line ASGI app,
-   asked by the same single keep-alive http.client loop as bench_tiles;
+   asked by the same single keep-alive client loop as bench_tiles (benchlib.RawHTTP);
 2. the product over HTTP: uvicorn city.asgi:application (as bench_tiles runs it), with the lean tile path
    (the default) and without it (CITYTWIN_TILE_LEAN=false: through Django, as before);
 3. in process (no HTTP): the lean path (city.asgi.application) and the Django path behind it
@@ -77,7 +77,7 @@ def main() -> None:
     x, y = slippy(sum(EXTENT_LON) / 2, sum(EXTENT_LAT) / 2, 16)
     path = f"/tiles/buildings/16/{x}/{y}.pbf"
 
-    bl.header(f"1-2. over HTTP (one keep-alive http.client loop, {args.seconds} s each): {path}")
+    bl.header(f"1-2. over HTTP (one keep-alive RawHTTP loop, {args.seconds} s each): {path}")
     with bl.Server("profile_tiles_server.log") as server:
         status, tile = bl.get_once(server.port, path)
         assert status == 200, status
