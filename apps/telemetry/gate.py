@@ -19,7 +19,7 @@ from typing import Any
 from . import conf
 from .catalog import properties_of
 from .models import QuarantineReason
-from .payloads import PayloadError, Unreadable, loads_message, pg_text, too_deep
+from .payloads import CAREFUL, PayloadError, Unreadable, loads_fast, loads_message, pg_text, too_deep
 
 MAX_STORED_PAYLOAD = 4096
 MAX_READINGS_PER_MESSAGE = 1000
@@ -70,7 +70,9 @@ def parse_message(payload: object, limits: Limits) -> dict[str, Any] | list[Any]
         if len(payload) > limits.max_payload:
             raise Reject(QuarantineReason.TOO_LARGE, f"{len(payload)} bytes; the limit is {limits.max_payload}")
         try:
-            body = loads_message(payload.decode(json.detect_encoding(payload)))
+            body = loads_fast(payload)
+            if body is CAREFUL:
+                body = loads_message(payload.decode(json.detect_encoding(payload)))
         except UnicodeDecodeError as exc:
             raise Reject(QuarantineReason.MALFORMED, f"not JSON: not UTF-8 text ({exc.reason})") from exc
         except PayloadError as exc:
