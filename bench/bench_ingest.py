@@ -325,9 +325,12 @@ class Broker:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def worker_command(port: int, client_id: str, profile: Path | None = None) -> list[str]:
+def worker_command(port: int, client_id: str, profile: Path | None = None, root: str | None = None) -> list[str]:
+    """root: another checkout whose run_ingest to run (the code before a change, for a comparison in one run)."""
     pre = [bl.PYTHON] + (["-m", "cProfile", "-o", str(profile)] if profile else [])
-    return [*pre, "manage.py", "run_ingest", "--url", f"mqtt://127.0.0.1:{port}", "--client-id", client_id]
+    extra = os.environ.get("BENCH_INGEST_WORKER_ARGS", "").split()  # e.g. "--batch-size 1000" to compare
+    manage = str(Path(root) / "manage.py") if root else "manage.py"
+    return [*pre, manage, "run_ingest", "--url", f"mqtt://127.0.0.1:{port}", "--client-id", client_id, *extra]
 
 
 def wait_worker_ready(conn: object, port: int, worker: bl.Background, timeout: float = 90) -> None:
@@ -676,14 +679,17 @@ def publisher_factory(data: Path, publishers: int, max_seconds: float, per_messa
     return start
 
 
-def ours_starter(workers: int, env: dict[str, str] | None = None) -> ip.Starter:
-    """`workers` run_ingest processes (fixed client ids: a restart resumes the persistent session)."""
+def ours_starter(
+    workers: int, env: dict[str, str] | None = None, profile: Path | None = None, root: str | None = None
+) -> ip.Starter:
+    """`workers` run_ingest processes (fixed client ids: a restart resumes the persistent session).
+    profile: the first worker's restart (the draining one) runs under cProfile, written there."""
 
     def start(port: int, tag: str) -> list[bl.Background]:
         return [
             ip.started(
                 bl.Background(
-                    worker_command(port, f"bench-ingest-{os.getpid()}-w{k}"),
+                    worker_command(port, f"bench-ingest-{os.getpid()}-w{k}", profile if tag and k == 0 else None, root),
                     env=env or bl.django_env(),
                     log_name=f"ingest_worker_w{k}{tag}.log",
                     grace=60,
@@ -733,13 +739,17 @@ def subscriber_rounds(
         f"  live: {args.publishers} publishers start once the subscriber is subscribed; drain: the subscriber "
         "subscribes and stops, all readings are published and queued by the broker, then it starts again"
     )
+    # BENCH_INGEST_BEFORE=<another checkout>: its run_ingest too, as "before", in the same rounds.
+    before = os.environ.get("BENCH_INGEST_BEFORE")
+    if before:
+        print(f"  before:   $ {bl.shell_line(worker_command(0, 'bench-ingest-<pid>-w0', root=before))}")
     res: dict[tuple[str, str], list[float]] = {}
     for r in range(1, args.rounds + 1):
         for mode in ("live", "drain"):
-            for who, start, ready in (
-                ("minimal", minimal_starter, minimal_ready),
-                ("ours", ours_starter(1), ours_ready),
-            ):
+            contenders = [("minimal", minimal_starter, minimal_ready), ("ours", ours_starter(1), ours_ready)]
+            if before:
+                contenders.append(("before", ours_starter(1, root=before), ours_ready))
+            for who, start, ready in contenders:
                 cleaner()
                 m = ip.run_pass(start=start, ready=ready, drain=mode == "drain", **common)
                 res.setdefault((who, mode), []).append(m["rate"])
@@ -747,8 +757,15 @@ def subscriber_rounds(
     print(f"\nOne reading per message, medians over {args.rounds} rounds ({n:,} readings):")
     for mode in ("live", "drain"):
         mine, base = bl.median(res[("ours", mode)]), bl.median(res[("minimal", mode)])
-        print(f"  {mode:5}: minimal {base:8,.0f} rows/s, ours {mine:8,.0f} rows/s")
+        was = f", before {bl.median(res[('before', mode)]):8,.0f} rows/s" if before else ""
+        print(f"  {mode:5}: minimal {base:8,.0f} rows/s, ours {mine:8,.0f} rows/s{was}")
         print("  " + bl.ratio_line(f"ours/minimal ({mode})", mine, base, MINIMAL_GOAL))
+    if args.profile:
+        prof = bl.OUT / "ingest_worker_drain.prof"
+        cleaner()
+        m = ip.run_pass(start=ours_starter(1, profile=prof), ready=ours_ready, drain=True, **common)
+        print(f"\ncProfile of the worker's main thread draining {n:,} queued readings: {ip.pass_text(m)}")
+        print_profile(prof)
 
 
 def scale_rounds(
@@ -808,6 +825,10 @@ def profile_worker(
     print(f"  $ {bl.shell_line(res['worker_cmd'], bl.django_env())}")
     print(f"  under cProfile: {mqtt_text(res)}")
     cleaner()
+    print_profile(prof)
+
+
+def print_profile(prof: Path) -> None:
     import io
     import pstats
 

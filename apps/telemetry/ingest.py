@@ -44,7 +44,7 @@ from .models import QuarantinedReading, QuarantineReason
 from .payloads import Unreadable, pg_text
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IncomingReading:
     """One message as it arrived. `payload` is raw bytes (MQTT) or the parsed item (HTTP: any JSON value, or
     an Unreadable when it could not be parsed)."""
@@ -76,7 +76,7 @@ class Rejection:
         return self.shown or (self.reason, self.detail)
 
 
-@dataclass
+@dataclass(slots=True)
 class StoredReading:
     sensor_id: int
     code: str
@@ -96,7 +96,7 @@ class IngestResult:
     redelivered: int = 0
 
 
-@dataclass
+@dataclass(slots=True)
 class _Candidate:
     index: int
     sensor: dict[str, Any]
@@ -263,12 +263,17 @@ def fold_rollups(*, wait: bool = False) -> int | None:
         return int(written)
 
 
-def _copy_line(c: _Candidate) -> str:
-    # COPY's text format, built here: nothing in it needs escaping (ids and seq are integers, the time is
-    # ISO 8601, the values' names come from the catalog and their values are finite floats), and one write
-    # per batch costs a fraction of a write_row() per reading.
-    seq = "\\N" if c.seq is None else str(c.seq)
-    return f"{c.sensor['id']}\t{c.time.isoformat()}\t{c.received_at.isoformat()}\t{seq}\t{orjson.dumps(c.values).decode()}\n"
+def _copy_text(candidates: Sequence[_Candidate]) -> str:
+    """The staged rows in COPY's text format, built here: nothing in them needs escaping (ids and seq are
+    integers, times ISO 8601, the values' names come from the catalog and their values are finite floats),
+    and one write per batch costs a fraction of a write_row() per reading."""
+    received: dict[datetime, str] = {}  # one arrival time per batch, usually
+    lines = []
+    for c in candidates:
+        at = received.get(c.received_at) or received.setdefault(c.received_at, c.received_at.isoformat())
+        seq = "\\N" if c.seq is None else str(c.seq)
+        lines.append(f"{c.sensor['id']}\t{c.time.isoformat()}\t{at}\t{seq}\t{orjson.dumps(c.values).decode()}\n")
+    return "".join(lines)
 
 
 def _write(candidates: Sequence[_Candidate]) -> set[tuple[int, datetime]]:
@@ -282,7 +287,7 @@ def _write(candidates: Sequence[_Candidate]) -> set[tuple[int, datetime]]:
             connection.connection.cursor() as raw,
             raw.copy("COPY ingest_stage (sensor_id, time, received_at, seq, values) FROM STDIN") as copy,
         ):
-            copy.write("".join(map(_copy_line, candidates)))
+            copy.write(_copy_text(candidates))
         cursor.execute(WRITE_SQL)
         return {(s, t) for s, t in cursor.fetchall()}
 

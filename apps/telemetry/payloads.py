@@ -40,10 +40,11 @@ _SPACE = re.compile(r"[ \t\n\r]*")
 # unreadable element ends, in steps of whole runs (`[[[[...` is one step).
 _STRUCTURE = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[{]+|[\]}]+')
 _NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
-# Maybe an integer outside -2**63..2**64-1, which orjson reads as a float (json: an int): 20 digits in a
-# row, or a minus and 19 (also matches longer decimals and digits in strings, which then just go the careful way).
-_LONG_DIGITS = re.compile(r"-[0-9]{19}|[0-9]{20}")
-_LONG_DIGITS_BYTES = re.compile(rb"-[0-9]{19}|[0-9]{20}")
+# Maybe an integer outside -2**63..2**64-1, which orjson reads as a float (json: an int): 19 digits in a
+# row (also matches some that orjson reads right, longer decimals, digits in strings: they just go the
+# careful way).
+_LONG_DIGITS = re.compile(r"[0-9]{19}")
+_LONG_DIGITS_BYTES = re.compile(rb"[0-9]{19}")
 CAREFUL: Final = object()  # loads_fast(): this document must go the careful way
 
 
