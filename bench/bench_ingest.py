@@ -1128,6 +1128,8 @@ def main() -> None:
                 f"poll cycle {bl.lat_text(lat['poll_ms'])}"
             )
 
+    subscriber_rounds(args, conn, poll_conn, cleaner, paths["mqtt"], n)
+
     c_med = bl.median(copies)
     m_med = bl.median([m["rate"] for m in mqtts])
     h_med = bl.median([h["rate"] for h in https])
