@@ -13,7 +13,7 @@ after the last commit the rollups were complete.
 The processes get their own Redis channel-layer and cache prefixes (the stack's Redis is shared).
 
 a) MQTT. Ours: `manage.py run_ingest --url mqtt://127.0.0.1:<port> --client-id bench-ingest-<pid>` (one
-   worker, default batch 2000 / flush 0.2 s, DEBUG off) fed by P publisher processes (paho, QoS 1, 1,000
+   worker, default batch 2000, written as soon as messages wait, DEBUG off) fed by P publisher processes (paho, QoS 1, 1,000
    in flight each) publishing all N readings as fast as they can; rate = rows committed per second from
    the first to the last commit, seen by polling count(*) of the partition every 50 ms; cut off after
    --max-seconds (then the rate over what was committed).
@@ -40,7 +40,11 @@ Rounds alternate COPY, MQTT, HTTP. If ours is below its goal (or with --profile)
 2,000-reading batch through apps.telemetry.services.ingest_readings() in-process, EXPLAIN ANALYZE of the
 write SQL, and a cProfile of the worker follow.
 
+d) One reading per message against the minimal subscriber (bench/ingest_passes.py), live and draining a
+   pre-filled broker; --only mqtt1 runs just this. --only scale: 1 worker vs 2 on a shared subscription.
+
     .venv/bin/python bench/bench_ingest.py [--rounds 3] [--readings 100000] [--max-seconds 60] [--profile]
+                                           [--only all|mqtt1|scale]
 """
 
 from __future__ import annotations
