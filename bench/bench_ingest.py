@@ -13,7 +13,7 @@ after the last commit the rollups were complete.
 The processes get their own Redis channel-layer and cache prefixes (the stack's Redis is shared).
 
 a) MQTT. Ours: `manage.py run_ingest --url mqtt://127.0.0.1:<port> --client-id bench-ingest-<pid>` (one
-   worker, default batch 2000 / flush 0.2 s, DEBUG off) fed by P publisher processes (paho, QoS 1, 1,000
+   worker, default batch 2000, written as soon as messages wait, DEBUG off) fed by P publisher processes (paho, QoS 1, 1,000
    in flight each) publishing all N readings as fast as they can; rate = rows committed per second from
    the first to the last commit, seen by polling count(*) of the partition every 50 ms; cut off after
    --max-seconds (then the rate over what was committed).
@@ -40,7 +40,11 @@ Rounds alternate COPY, MQTT, HTTP. If ours is below its goal (or with --profile)
 2,000-reading batch through apps.telemetry.services.ingest_readings() in-process, EXPLAIN ANALYZE of the
 write SQL, and a cProfile of the worker follow.
 
+d) One reading per message against the minimal subscriber (bench/ingest_passes.py), live and draining a
+   pre-filled broker; --only mqtt1 runs just this. --only scale: 1 worker vs 2 on a shared subscription.
+
     .venv/bin/python bench/bench_ingest.py [--rounds 3] [--readings 100000] [--max-seconds 60] [--profile]
+                                           [--only all|mqtt1|scale]
 """
 
 from __future__ import annotations
@@ -59,12 +63,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import benchlib as bl
+import ingest_passes as ip
 
 SOURCE = "bench-ingest"
 PREFIX = "bench-ing"
 PROBE_CODE = "bench-ing-probe"  # an unknown sensor: its readings are quarantined, which shows the worker is live
 TOPIC = "citytwin/v1/sensors/{code}/readings"
 MQTT_GOAL, HTTP_GOAL = 0.4, 0.5
+MINIMAL_GOAL = 0.85  # one reading per message, against the minimal subscriber
 GATEWAY_BATCH = 50
 COLUMNS = "sensor_id, time, received_at, seq, values"
 
@@ -323,9 +329,12 @@ class Broker:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def worker_command(port: int, client_id: str, profile: Path | None = None) -> list[str]:
+def worker_command(port: int, client_id: str, profile: Path | None = None, root: str | None = None) -> list[str]:
+    """root: another checkout whose run_ingest to run (the code before a change, for a comparison in one run)."""
     pre = [bl.PYTHON] + (["-m", "cProfile", "-o", str(profile)] if profile else [])
-    return [*pre, "manage.py", "run_ingest", "--url", f"mqtt://127.0.0.1:{port}", "--client-id", client_id]
+    extra = os.environ.get("BENCH_INGEST_WORKER_ARGS", "").split()  # e.g. "--batch-size 1000" to compare
+    manage = str(Path(root) / "manage.py") if root else "manage.py"
+    return [*pre, manage, "run_ingest", "--url", f"mqtt://127.0.0.1:{port}", "--client-id", client_id, *extra]
 
 
 def wait_worker_ready(conn: object, port: int, worker: bl.Background, timeout: float = 90) -> None:
@@ -642,6 +651,169 @@ def run_latency(
     }
 
 
+# ------------------------------------------------------------------- subscribers compared (ingest_passes.py)
+def publisher_factory(data: Path, publishers: int, max_seconds: float, per_message: int = 1):  # noqa: ANN201
+    def start(port: int, n: int) -> list[bl.Background]:
+        return [
+            ip.started(
+                bl.Background(
+                    [
+                        bl.PYTHON,
+                        __file__,
+                        "publish",
+                        "--port",
+                        str(port),
+                        "--file",
+                        str(data),
+                        "--index",
+                        str(i),
+                        "--of",
+                        str(publishers),
+                        "--timeout",
+                        str(max_seconds),
+                        "--per-message",
+                        str(per_message),
+                    ],
+                    log_name=f"ingest_publisher_{i}.out",
+                )
+            )
+            for i in range(publishers)
+        ]
+
+    return start
+
+
+def ours_starter(
+    workers: int, env: dict[str, str] | None = None, profile: Path | None = None, root: str | None = None
+) -> ip.Starter:
+    """`workers` run_ingest processes (fixed client ids: a restart resumes the persistent session).
+    profile: the first worker's restart (the draining one) runs under cProfile, written there."""
+
+    def start(port: int, tag: str) -> list[bl.Background]:
+        return [
+            ip.started(
+                bl.Background(
+                    worker_command(port, f"bench-ingest-{os.getpid()}-w{k}", profile if tag and k == 0 else None, root),
+                    env=env or bl.django_env(),
+                    log_name=f"ingest_worker_w{k}{tag}.log",
+                    grace=60,
+                )
+            )
+            for k in range(workers)
+        ]
+
+    return start
+
+
+def minimal_starter(port: int, tag: str) -> list[bl.Background]:
+    cmd = ip.minimal_command(port, f"bench-minimal-{os.getpid()}", PREFIX)
+    return [ip.started(bl.Background(cmd, log_name=f"ingest_minimal{tag}.out"))]
+
+
+def subscriber_rounds(
+    args: argparse.Namespace, conn: object, poll_conn: object, cleaner: Cleaner, data: Path, n: int
+) -> None:
+    """One reading per message: the minimal subscriber vs one run_ingest worker, live and draining,
+    alternating within each round."""
+    publish = publisher_factory(data, args.publishers, args.max_seconds)
+
+    def ours_ready(port: int, subs: list[bl.Background]) -> None:
+        wait_worker_ready(conn, port, subs[0])
+
+    def minimal_ready(port: int, subs: list[bl.Background]) -> None:
+        ip.wait_line(subs[0], "subscribed")
+
+    common = {
+        "broker_cls": Broker,
+        "cleaner": cleaner,
+        "poll_conn": poll_conn,
+        "publisher": publish,
+        "n": n,
+        "max_seconds": args.max_seconds,
+        "poll_until": poll_until,
+        "commit_rate": commit_rate,
+        "last_json": last_json,
+    }
+    print("\nOne reading per message: ours vs the minimal subscriber (bench/ingest_passes.py), stack broker config")
+    print(
+        f"  minimal:  $ {bl.shell_line(ip.minimal_command(0, 'bench-minimal-<pid>', PREFIX)).replace(' 0 ', ' <port> ')}"
+    )
+    print(f"  ours:     $ {bl.shell_line(worker_command(0, 'bench-ingest-<pid>-w0'), bl.django_env())}")
+    print(
+        f"  live: {args.publishers} publishers start once the subscriber is subscribed; drain: the subscriber "
+        "subscribes and stops, all readings are published and queued by the broker, then it starts again"
+    )
+    # BENCH_INGEST_BEFORE=<another checkout>: its run_ingest too, as "before", in the same rounds.
+    before = os.environ.get("BENCH_INGEST_BEFORE")
+    if before:
+        print(f"  before:   $ {bl.shell_line(worker_command(0, 'bench-ingest-<pid>-w0', root=before))}")
+    res: dict[tuple[str, str], list[float]] = {}
+    for r in range(1, args.rounds + 1):
+        for mode in ("live", "drain"):
+            contenders = [("minimal", minimal_starter, minimal_ready), ("ours", ours_starter(1), ours_ready)]
+            if before:
+                contenders.append(("before", ours_starter(1, root=before), ours_ready))
+            for who, start, ready in contenders:
+                cleaner()
+                m = ip.run_pass(start=start, ready=ready, drain=mode == "drain", **common)
+                res.setdefault((who, mode), []).append(m["rate"])
+                print(f"  round {r} {mode:5} {who:7} {ip.pass_text(m)}")
+    print(f"\nOne reading per message, medians over {args.rounds} rounds ({n:,} readings):")
+    for mode in ("live", "drain"):
+        mine, base = bl.median(res[("ours", mode)]), bl.median(res[("minimal", mode)])
+        was = f", before {bl.median(res[('before', mode)]):8,.0f} rows/s" if before else ""
+        print(f"  {mode:5}: minimal {base:8,.0f} rows/s, ours {mine:8,.0f} rows/s{was}")
+        print("  " + bl.ratio_line(f"ours/minimal ({mode})", mine, base, MINIMAL_GOAL))
+    if args.profile:
+        prof = bl.OUT / "ingest_worker_drain.prof"
+        cleaner()
+        m = ip.run_pass(start=ours_starter(1, profile=prof), ready=ours_ready, drain=True, **common)
+        print(f"\ncProfile of the worker's main thread draining {n:,} queued readings: {ip.pass_text(m)}")
+        print_profile(prof)
+
+
+def scale_rounds(
+    args: argparse.Namespace, conn: object, poll_conn: object, cleaner: Cleaner, data: Path, n: int
+) -> None:
+    """One reading per message: 1 run_ingest worker vs 2 on a shared subscription
+    (CITYTWIN_MQTT_SHARE_GROUP), live and draining, alternating within each round."""
+    publish = publisher_factory(data, args.publishers, args.max_seconds)
+    shared_env = {**bl.django_env(), "CITYTWIN_MQTT_SHARE_GROUP": "bench"}
+
+    def ours_ready(port: int, subs: list[bl.Background]) -> None:
+        wait_worker_ready(conn, port, subs[0])
+        for s in subs[1:]:
+            ip.wait_line(s, "connected to MQTT", timeout=90)
+
+    common = {
+        "broker_cls": Broker,
+        "cleaner": cleaner,
+        "poll_conn": poll_conn,
+        "publisher": publish,
+        "n": n,
+        "max_seconds": args.max_seconds,
+        "poll_until": poll_until,
+        "commit_rate": commit_rate,
+        "last_json": last_json,
+        "ready": ours_ready,
+    }
+    print("\nScale-out: 1 run_ingest worker vs 2 on the shared subscription $share/bench/<topic>")
+    print(f"  2 x $ {bl.shell_line(worker_command(0, 'bench-ingest-<pid>-w<k>'), shared_env)}")
+    res: dict[tuple[int, str], list[float]] = {}
+    for r in range(1, args.rounds + 1):
+        for mode in ("live", "drain"):
+            for workers in (1, 2):
+                cleaner()
+                start = ours_starter(workers, shared_env if workers > 1 else None)
+                m = ip.run_pass(start=start, drain=mode == "drain", **common)
+                res.setdefault((workers, mode), []).append(m["rate"])
+                print(f"  round {r} {mode:5} {workers} worker(s) {ip.pass_text(m)}")
+    print(f"\nScale-out, medians over {args.rounds} rounds ({n:,} readings, one per message):")
+    for mode in ("live", "drain"):
+        one, two = bl.median(res[(1, mode)]), bl.median(res[(2, mode)])
+        print(f"  {mode:5}: 1 worker {one:8,.0f} rows/s, 2 workers {two:8,.0f} rows/s ({two / one:.2f}x)")
+
+
 # ------------------------------------------------------------------------------------------------ profile
 def profile_worker(
     conn: object, poll_conn: object, cleaner: Cleaner, data: Path, n: int, publishers: int, max_seconds: float
@@ -657,6 +829,10 @@ def profile_worker(
     print(f"  $ {bl.shell_line(res['worker_cmd'], bl.django_env())}")
     print(f"  under cProfile: {mqtt_text(res)}")
     cleaner()
+    print_profile(prof)
+
+
+def print_profile(prof: Path) -> None:
     import io
     import pstats
 
@@ -771,6 +947,17 @@ def main() -> None:
         args = ap.parse_args()
         (child_publish if args.mode == "publish" else child_pace)(args)
         return
+    if len(sys.argv) > 1 and sys.argv[1] == "minimal":
+        ap = argparse.ArgumentParser()
+        ap.add_argument("mode")
+        ap.add_argument("--port", type=int, required=True)
+        ap.add_argument("--client-id", required=True)
+        ap.add_argument("--dsn", required=True)
+        ap.add_argument("--prefix", required=True)
+        ap.add_argument("--topic", required=True)
+        ap.add_argument("--batch", type=int, default=2000)
+        ip.child_minimal(ap.parse_args())
+        return
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=3)
@@ -789,6 +976,13 @@ def main() -> None:
     ap.add_argument("--latency-seconds", type=int, default=10)
     ap.add_argument("--seconds", type=int, help="ignored (the work is a fixed number of readings); bin/bench passes it")
     ap.add_argument("--profile", action="store_true", help="profile ours even if it meets the goal")
+    ap.add_argument(
+        "--only",
+        choices=["all", "mqtt1", "scale"],
+        default="all",
+        help="mqtt1: only one reading per message, ours vs the minimal subscriber, live and draining; "
+        "scale: only 1 vs 2 workers on a shared subscription",
+    )
     args = ap.parse_args()
 
     bl.banner("bench_ingest", "MQTT and HTTP ingest vs psql \\copy of the same readings; publish -> commit latency")
@@ -845,6 +1039,11 @@ def main() -> None:
     print(f"Before each round (untimed): {cleaner.sql()}")
 
     bl.raise_nofile(4096)
+    if args.only != "all":
+        compare = subscriber_rounds if args.only == "mqtt1" else scale_rounds
+        compare(args, conn, poll_conn, cleaner, paths["mqtt"], n)
+        cleaner()
+        return
     variants = {
         "stack broker (docker/mosquitto/dev.conf)": None,
         "former broker setting (dev.conf with autosave_on_changes true: a full save after every message)": {
@@ -932,6 +1131,8 @@ def main() -> None:
                 f"{lat['drain']:.0f} s after the last send {lat['seen']:,}; latency {bl.lat_text(lat['latencies_ms'])}; "
                 f"poll cycle {bl.lat_text(lat['poll_ms'])}"
             )
+
+    subscriber_rounds(args, conn, poll_conn, cleaner, paths["mqtt"], n)
 
     c_med = bl.median(copies)
     m_med = bl.median([m["rate"] for m in mqtts])

@@ -341,8 +341,8 @@ def create_traffic_sensors(stack: Stack, codes: Sequence[str]) -> dict[str, int]
 class Worker:
     """manage.py run_ingest on the private stack; every start logs to its own file."""
 
-    def __init__(self, stack: Stack, client_id: str) -> None:
-        self.stack, self.client_id = stack, client_id
+    def __init__(self, stack: Stack, client_id: str, *, env: dict[str, str] | None = None) -> None:
+        self.stack, self.client_id, self.extra_env = stack, client_id, env or {}
         self.proc: subprocess.Popen | None = None
         self.logs: list[Path] = []
 
@@ -367,7 +367,7 @@ class Worker:
                     "0.05",
                 ],
                 cwd=ROOT,
-                env=self.stack.env(CITYTWIN_DB_POOL="1"),
+                env=self.stack.env(CITYTWIN_DB_POOL="1", **self.extra_env),
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )

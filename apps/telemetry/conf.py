@@ -36,3 +36,9 @@ def raw_retention_days() -> int:
 def stale_after_s() -> int:
     """A sensor whose latest reading is older than this shows as stale on the live map."""
     return int(_number("CITYTWIN_STALE_AFTER_S", 300))
+
+
+def mqtt_share_group() -> str:
+    """The MQTT shared-subscription group of the ingest workers ("": none, one worker takes everything)."""
+    name = "CITYTWIN_MQTT_SHARE_GROUP"
+    return str(getattr(settings, name)) if hasattr(settings, name) else os.environ.get(name, "")

@@ -56,8 +56,8 @@ def write_history(readings: Sequence[HistoricReading], *, received_at: datetime)
         ):
             for r in readings:
                 copy.write_row((r.sensor_id, r.time, received_at, None, json.dumps(r.values)))
-        cursor.execute(WRITE_SQL)
-        result.inserted = len(cursor.fetchall())
+        cursor.execute(WRITE_SQL)  # answers the staged keys it did NOT insert
+        result.inserted = len(readings) - len(cursor.fetchall())
         # What was not inserted was stored before; compare its values (the ones just inserted are equal).
         cursor.execute(
             f"SELECT s.sensor_id, s.time, r.values FROM {_STAGE} s "

@@ -3,12 +3,22 @@ acknowledges each message only after the batch that holds it is committed.
 
 If the database is down, the batch is retried (the insert is idempotent) and nothing is acknowledged,
 so the broker keeps the messages. If this process dies, the broker redelivers every unacknowledged
-message to the next one (same client id, clean_session=False). A duplicate delivery is stored once."""
+message to the next one (same client id, clean_session=False). A duplicate delivery is stored once.
+
+Scale-out: with a share group (CITYTWIN_MQTT_SHARE_GROUP, or --share-group) the worker subscribes to
+`$share/<group>/<topic>` and the broker hands each message to one of the group's workers. Each worker keeps
+its own persistent session (its own fixed client id): Mosquitto leaves what it had sent to a worker that
+dies, unacknowledged, in that worker's session until the worker comes back with the same client id, so a
+dead worker must be restarted (docs/ingest.md); a message delivered twice is still stored once.
+
+The loop writes as soon as a message waits (woken by the arrival, no fixed sleep); the batch grows by itself
+while the previous one is being written. The PUBACKs of a batch go out in one socket write after the commit."""
 
 from __future__ import annotations
 
 import logging
 import signal
+import struct
 import threading
 import time
 from collections import deque
@@ -31,6 +41,30 @@ log = logging.getLogger(__name__)
 TOPIC = "citytwin/v1/sensors/+/readings"
 ALERT_EVERY_S = 5.0
 FOLD_EVERY_S = 1.0
+IDLE_WAKE_S = 0.5  # with nothing arriving, how often the loop looks at the stop flag and its time limit
+
+
+def subscription(group: str | None) -> str:
+    """The topic filter to subscribe to: the readings topic, shared by a group of workers if one is named."""
+    return f"$share/{group}/{TOPIC}" if group else TOPIC
+
+
+def ack_batch(client: mqtt.Client, messages: list[mqtt.MQTTMessage]) -> None:
+    """Acknowledge every message of a committed batch. MQTT needs a PUBACK per QoS 1 message; paho's ack()
+    queues each as its own packet with its own wake-up of the network thread and its own socket write (a
+    tenth of the worker's CPU at one reading per message). Here the batch's PUBACKs, byte for byte what
+    ack() would send, go to paho's send queue as one buffer: one wake-up, one write. paho 2.x has no public
+    call for that, so without its queue (another paho version) each is acknowledged on its own."""
+    queue_packet = getattr(client, "_packet_queue", None)
+    ones = [m.mid for m in messages if m.qos == 1]
+    if queue_packet is None or not ones:
+        for m in messages:
+            client.ack(m.mid, m.qos)
+        return
+    queue_packet(mqtt.PUBACK, b"".join(struct.pack("!BBH", mqtt.PUBACK, 2, mid) for mid in ones), 0, 0)
+    for m in messages:
+        if m.qos == 2:  # not subscribed at QoS 2; kept correct all the same
+            client.ack(m.mid, m.qos)
 
 
 @dataclass
@@ -62,13 +96,17 @@ class IngestWorker:
         *,
         client_id: str = "citytwin-ingest",
         batch_size: int = 2000,
-        flush_interval: float = 0.2,
+        flush_interval: float = 0.0,
+        share_group: str | None = None,
     ) -> None:
         parsed = urlparse(url)
         self.host, self.port = parsed.hostname or "127.0.0.1", parsed.port or 1883
         self.username, self.password = parsed.username, parsed.password
+        # flush_interval: how long to wait for a full batch once a message is there (0: write at once).
         self.batch_size, self.flush_interval = batch_size, flush_interval
+        self.topic = subscription(share_group)
         self.queue: deque[mqtt.MQTTMessage] = deque()
+        self.arrived = threading.Event()
         self.stop_event = threading.Event()
         self.stats = WorkerStats()
         self.alert_sensors: set[int] = set()
@@ -89,10 +127,22 @@ class IngestWorker:
             log.error("MQTT connect refused: %s", reason)
             return
         log.info("connected to MQTT %s:%s (session present: %s)", self.host, self.port, flags.session_present)
-        client.subscribe(TOPIC, qos=1)
+        client.subscribe(self.topic, qos=1)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         self.queue.append(message)
+        self.arrived.set()
+
+    def _wait_for_messages(self) -> None:
+        """Return as soon as a message waits (after IDLE_WAKE_S at most); with a flush interval, then wait
+        that long at most for a full batch."""
+        self.arrived.clear()  # before looking at the queue: an arrival after this sets it again
+        if not self.queue:
+            self.arrived.wait(IDLE_WAKE_S)
+        if self.flush_interval > 0 and 0 < len(self.queue) < self.batch_size:
+            deadline = time.monotonic() + self.flush_interval
+            while len(self.queue) < self.batch_size and time.monotonic() < deadline:
+                time.sleep(min(0.005, self.flush_interval))
 
     def _take(self) -> list[mqtt.MQTTMessage]:
         batch: list[mqtt.MQTTMessage] = []
@@ -127,8 +177,7 @@ class IngestWorker:
                 break
         else:
             return  # stopping: nothing acknowledged, the broker redelivers
-        for m in messages:  # only now, after the commit, and before anything slower
-            self.client.ack(m.mid, m.qos)
+        ack_batch(self.client, messages)  # only now, after the commit, and before anything slower
         after_ingest(result, evaluate=False)
         with self.lock:  # for the maintenance thread: fold these, then evaluate alerts for their sensors
             self.alert_sensors |= {r.sensor_id for r in result.stored}
@@ -219,8 +268,7 @@ class IngestWorker:
             while not self.stop_event.is_set():
                 if max_seconds is not None and time.monotonic() - started > max_seconds:
                     break
-                if len(self.queue) < self.batch_size:
-                    time.sleep(self.flush_interval)
+                self._wait_for_messages()
                 messages = self._take()
                 if messages:
                     try:

@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+from apps.telemetry import conf
 from apps.telemetry.mqtt import IngestWorker
 
 
@@ -17,7 +18,19 @@ class Command(BaseCommand):
         parser.add_argument("--url", default=settings.MQTT_URL, help="Broker URL (default: MQTT_URL).")
         parser.add_argument("--client-id", default="citytwin-ingest")
         parser.add_argument("--batch-size", type=int, default=2000)
-        parser.add_argument("--flush-interval", type=float, default=0.2, help="Seconds between batches.")
+        parser.add_argument(
+            "--flush-interval",
+            type=float,
+            default=0.0,
+            help="Seconds to wait at most for a full batch once a message is there (default 0: write at once; "
+            "the batch grows by itself while the previous one is written).",
+        )
+        parser.add_argument(
+            "--share-group",
+            default=conf.mqtt_share_group(),
+            help="Subscribe to $share/<group>/... so that several workers split the stream (default: "
+            "CITYTWIN_MQTT_SHARE_GROUP; none). Every worker needs its own fixed --client-id.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         worker = IngestWorker(
@@ -25,8 +38,9 @@ class Command(BaseCommand):
             client_id=options["client_id"],
             batch_size=options["batch_size"],
             flush_interval=options["flush_interval"],
+            share_group=options["share_group"] or None,
         )
         worker.install_signal_handlers()
-        self.stdout.write(f"ingest worker: {options['url']} as {options['client_id']}")
+        self.stdout.write(f"ingest worker: {options['url']} as {options['client_id']}, topic {worker.topic}")
         stats = worker.run()
         self.stdout.write(f"ingest worker stopped: {stats}")
