@@ -11,7 +11,6 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user
-from django.db import close_old_connections, connection
 from django.http import HttpRequest
 from django.http.cookie import parse_cookie
 from django.utils.module_loading import import_string
@@ -63,24 +62,6 @@ def user_of_session_key(session_key: str | None) -> Any:
 def user_of_session(scope: dict[str, Any]) -> Any:
     """The user of the request's session cookie, as django.contrib.auth.get_user finds it (None without one)."""
     return user_of_session_key(session_key_of(scope))
-
-
-def _user_of_session_key_released(session_key: str) -> Any:
-    try:
-        return user_of_session_key(session_key)
-    finally:
-        if not connection.in_atomic_block:  # (a test's transaction stays open)
-            close_old_connections()  # back to the pool, as Django does when a request ends
-
-
-async def auser_of_session_key(session_key: str | None) -> Any:
-    """user_of_session_key from async code, in one of the loop's worker threads, several side by side:
-    asgiref's default (thread_sensitive) runs every caller of the process on ONE thread, so a thousand
-    websockets opening at once queued their two queries each behind one another (bench/bench_fanout.py).
-    The lookup holds no state between calls, so any thread will do; its connection goes back to the pool."""
-    if not session_key:
-        return None
-    return await sync_to_async(_user_of_session_key_released, thread_sensitive=False)(session_key)
 
 
 def _role_of_scope(scope: dict[str, Any]) -> str:

@@ -21,7 +21,7 @@ from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from apps.accounts.identity import auser_of_session_key
+from apps.accounts.async_identity import auser_of_session_key
 from apps.accounts.permissions import reads_as_public, role_of
 from apps.core.nesting import too_deep
 

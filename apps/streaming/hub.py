@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import os
@@ -396,13 +397,30 @@ class Hub:
                 log.debug("stream hub: delivery failed", exc_info=True)
 
     async def _report_forever(self, every: float) -> None:
-        """Log the counters and the event loop's lag every `every` s (CITYTWIN_HUB_REPORT_S; off by default)."""
-        while True:
-            before = self.loop.time()
-            await asyncio.sleep(every)
-            lag_ms = (self.loop.time() - before - every) * 1000
-            sockets = sum(len(group) for groups in self.subs.values() for group in groups.values())
-            log.info("stream hub: %d subscriptions, loop lag %.0f ms, %s", sockets, lag_ms, self.stats)
+        """Log the counters, the event loop's lag and the longest pause of the garbage collector's full
+        collections every `every` s (CITYTWIN_HUB_REPORT_S; off by default)."""
+        pauses: list[float] = []
+        started = [0.0]
+
+        def timed(phase: str, info: dict[str, Any]) -> None:
+            if info.get("generation") == 2:
+                if phase == "start":
+                    started[0] = time.perf_counter()
+                else:
+                    pauses.append((time.perf_counter() - started[0]) * 1000)
+
+        gc.callbacks.append(timed)
+        try:
+            while True:
+                before = self.loop.time()
+                await asyncio.sleep(every)
+                lag_ms = (self.loop.time() - before - every) * 1000
+                sockets = sum(len(group) for groups in self.subs.values() for group in groups.values())
+                full = f"{len(pauses)} full collections (longest {max(pauses, default=0):.0f} ms)"
+                pauses.clear()
+                log.info("stream hub: %d subscriptions, loop lag %.0f ms, %s, %s", sockets, lag_ms, full, self.stats)
+        finally:
+            gc.callbacks.remove(timed)
 
     async def close(self) -> None:
         if self._flush_handle is not None:

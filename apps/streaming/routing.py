@@ -17,7 +17,8 @@ from django.http.request import split_domain_port, validate_host
 from django.urls import path
 from django.utils.http import is_same_domain
 
-from apps.accounts.identity import auser_of_session_key, session_key_of
+from apps.accounts.async_identity import auser_of_session_key
+from apps.accounts.identity import session_key_of
 
 from .consumers import CityConsumer
 
@@ -125,9 +126,10 @@ class SameOriginValidator:
 class SessionUser:
     """Puts the session cookie's user (scope["user"]; AnonymousUser without a valid session) and the session
     key (scope["session_key"], for the consumer's re-checks) into the scope, as Django's auth would find
-    them. Instead of Channels' AuthMiddlewareStack, whose lookup ran on the one thread asgiref shares with
-    every other caller (a thousand sockets opening at once queued behind each other) and whose session
-    wrapper inspected every message the consumer sent (bench/README.md, "Fan-out")."""
+    them (apps/accounts/async_identity.py: on the event loop, without a thread, in the common case).
+    Instead of Channels' AuthMiddlewareStack, whose lookup ran on the one thread asgiref shares with every
+    other caller (a thousand sockets opening at once queued behind each other) and whose session wrapper
+    inspected every message the consumer sent (bench/README.md, "Fan-out")."""
 
     def __init__(self, application: Any) -> None:
         self.application = application
