@@ -403,7 +403,7 @@ def main() -> None:
         "--ws",
         choices=["default", "websockets", "websockets-sansio"],
         default="default",
-        help="uvicorn's websocket implementation for ours (default: as bin/run serves)",
+        help="uvicorn's websocket protocol for ours (default: as bin/run serves, websockets-sansio)",
     )
     ap.add_argument(
         "--compression",

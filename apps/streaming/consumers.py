@@ -55,6 +55,16 @@ class CityConsumer(AsyncJsonWebsocketConsumer):
     rechecker: asyncio.Task[None] | None = None
     user_id: int | None = None
 
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        # Channels' own runs every receive() as a new task and waits on it with asyncio.wait, so that it can
+        # also listen on a channel-layer channel; this consumer has none (see channel_layer_alias).
+        self.scope, self.channel_layer, self.base_send = scope, None, send
+        try:
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
+
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels hops to a thread to close stale database connections before EVERY message (connect,
         # each subscribe, each ping). This consumer reaches the database only through helpers that release
