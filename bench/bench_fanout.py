@@ -65,6 +65,15 @@ def set_compression(server: bl.Server, compression: str) -> None:
         server.cmd[i + 1] = "true"
 
 
+def set_ws(server: bl.Server, ws: str) -> None:
+    """uvicorn's websocket protocol: as bl.Server serves (the product's choice), or another to compare."""
+    if ws != "default":
+        if "--ws" in server.cmd:
+            server.cmd[server.cmd.index("--ws") + 1] = ws
+        else:
+            server.cmd += ["--ws", ws]
+
+
 def use_uvloop() -> None:
     try:
         import uvloop
@@ -261,6 +270,7 @@ def run_clients(
         cmd = [bl.PYTHON, __file__, "clients", "--url", url, "--origin", origin, "--n", str(count)]
         cmd += ["--out", str(outs[i])] + (["--session", session] if session else [])
         kids.append(bl.Background(cmd, log_name=f"fanout_{label}_clients_{i}.log", grace=20))
+    open_cpu0 = {name: bl.cpu_seconds(pid) for name, pid in (watch or {}).items()}
     t_connect = time.time()
     try:
         for k in kids:
@@ -268,6 +278,8 @@ def run_clients(
         for k in kids:
             wait_for_line(k, "READY", 300)
         connect_s = time.time() - t_connect
+        # CPU-seconds the server (and the publisher) spent while the clients opened and subscribed
+        open_cpu = {name: bl.cpu_seconds(pid) - open_cpu0[name] for name, pid in (watch or {}).items()}
         time.sleep(1.0)
         pids = dict(watch or {}) | {f"clients {i}": k.proc.pid for i, k in enumerate(kids)}
         cpu0 = {name: bl.cpu_seconds(pid) for name, pid in pids.items()}
@@ -291,6 +303,7 @@ def run_clients(
     lat = [(t - s) * 1000 for t, s, _ in window]
     return {
         "connect_s": connect_s,
+        "open_cpu": open_cpu,
         "deliveries": len(window),
         "per_s": len(window) / (t1 - t0),
         "items_per_s": sum(m for _, _, m in window) / (t1 - t0),
@@ -312,7 +325,8 @@ def round_text(res: dict) -> str:
         closed += f", {res['connect_retries']} handshakes retried"
     return (
         f"{res['per_s']:8,.0f} deliveries/s of {res['expected_per_s']:,} offered ({res['items_per_s']:,.0f} items/s), "
-        f"latency {bl.lat_text(res['lat'])}; clients connected in {res['connect_s']:.1f} s, {closed}; "
+        f"latency {bl.lat_text(res['lat'])}; clients connected in {res['connect_s']:.1f} s "
+        f"(server CPU {res['open_cpu'].get('server', float('nan')):.2f} s meanwhile), {closed}; "
         f"CPU (share of one core) {cpu}"
     )
 
@@ -386,6 +400,12 @@ def main() -> None:
     ap.add_argument("--rate", type=int, default=RATE, help="updates per second to each client")
     ap.add_argument("--profile", action="store_true", help="profile the server even if ours meets the goal")
     ap.add_argument(
+        "--ws",
+        choices=["default", "websockets", "websockets-sansio"],
+        default="default",
+        help="uvicorn's websocket protocol for ours (default: as bin/run serves, websockets-sansio)",
+    )
+    ap.add_argument(
         "--compression",
         choices=["off", "deflate"],
         default="off",
@@ -421,6 +441,7 @@ def main() -> None:
 
     server = bl.Server("fanout_server.log")
     set_compression(server, args.compression)
+    set_ws(server, args.ws)
     server.env["CITYTWIN_STREAM_INTERVAL_S"] = str(1 / RATE)
     server.env["CITYTWIN_HUB_REPORT_S"] = "2"  # the hub logs its counters and loop lag (bench/out/fanout_server.log)
     base_port = bl.free_port()
@@ -479,6 +500,7 @@ def main() -> None:
         prof = bl.OUT / "fanout_server.prof"
         server = bl.Server("fanout_server_prof.log")
         set_compression(server, args.compression)
+        set_ws(server, args.ws)
         server.env["CITYTWIN_STREAM_INTERVAL_S"] = str(1 / RATE)
         server.cmd = [bl.PYTHON, "-m", "cProfile", "-o", str(prof), *server.cmd]
         print("\nOne more ours window with the server under cProfile (below the goal, or --profile):")

@@ -218,7 +218,9 @@ class Server:
             "1",
             "--log-level",
             "warning",
-            # as bin/run and the Dockerfile serve it (docs/streaming.md: why no per-message compression)
+            # as bin/run and the Dockerfile serve it (docs/streaming.md: why this protocol, why no compression)
+            "--ws",
+            "websockets-sansio",
             "--ws-per-message-deflate",
             "false",
         ]

@@ -6,6 +6,7 @@ at /ws/, behind the same-origin check and the session (see apps/streaming)."""
 
 from __future__ import annotations
 
+import gc
 import os
 from typing import Any
 
@@ -85,3 +86,13 @@ http_application = RequestBodyLimit(
 # CITYTWIN_TILE_LEAN=false serves tiles through Django only (to compare or debug).
 front = LeanTiles(http_application) if settings.CITYTWIN_TILE_LEAN else http_application
 application = ProtocolTypeRouter({"http": front, "websocket": websocket_application()})
+
+# Everything built so far (Django, the apps, the Dash boards: ~220,000 objects) lives as long as the process.
+# Left to the collector, every full collection walks all of it again: 200 ms to 1 s each, several while
+# 2,000 websockets open (bench/bench_fanout.py; the hub's report logs them), a pause every client feels.
+# Frozen, a full collection walks only what was made since.
+gc.freeze()
+# Young collections every 10,000 new objects instead of 700: a full pass waits for ten passes of the middle
+# generation, so the thousands of long-lived objects of sockets opening at once set off fewer full passes over
+# all the open sockets (each 0.2-0.5 s at 5,000 sockets; bench/bench_fanout.py).
+gc.set_threshold(10_000, 10, 10)

@@ -114,7 +114,7 @@ def server_url(django_db_setup, django_db_blocker) -> Iterator[str]:  # noqa: AN
     proc = subprocess.Popen(
         [
             *(sys.executable, "-m", "uvicorn", "city.asgi:application", "--host", "127.0.0.1", "--port", str(port)),
-            *("--ws-per-message-deflate", "false"),  # as bin/run serves
+            *("--ws", "websockets-sansio", "--ws-per-message-deflate", "false"),  # as bin/run serves
         ],
         cwd=ROOT,
         env=env,

@@ -43,15 +43,25 @@ def user_of_scope(scope: dict[str, Any]) -> Any:
     return user_of_session(scope)
 
 
-def user_of_session(scope: dict[str, Any]) -> Any:
-    """The user of the request's session cookie, as django.contrib.auth.get_user finds it (None without one)."""
-    session_key = parse_cookie(_header(scope, b"cookie")).get(settings.SESSION_COOKIE_NAME)
+def session_key_of(scope: dict[str, Any]) -> str | None:
+    """The session key the request's cookie names (None without one); not checked against the store."""
+    return parse_cookie(_header(scope, b"cookie")).get(settings.SESSION_COOKIE_NAME) or None
+
+
+def user_of_session_key(session_key: str | None) -> Any:
+    """The user a session names now, as django.contrib.auth.get_user finds it (AnonymousUser when it was
+    logged out, expired, its password changed or the account deactivated; None without a key)."""
     if not session_key:
         return None
     engine = import_string(f"{settings.SESSION_ENGINE}.SessionStore")
     request = HttpRequest()
     request.session = engine(session_key=session_key)
     return get_user(request)  # type: ignore[arg-type]
+
+
+def user_of_session(scope: dict[str, Any]) -> Any:
+    """The user of the request's session cookie, as django.contrib.auth.get_user finds it (None without one)."""
+    return user_of_session_key(session_key_of(scope))
 
 
 def _role_of_scope(scope: dict[str, Any]) -> str:

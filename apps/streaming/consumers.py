@@ -18,16 +18,15 @@ from collections import deque
 from typing import Any
 
 from channels.consumer import get_handler_name
-from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from channels.sessions import InstanceSessionWrapper
 
+from apps.accounts.async_identity import auser_of_session_key
 from apps.accounts.permissions import reads_as_public, role_of
 from apps.core.nesting import too_deep
 
 from . import conf
 from .hub import Hub, Subscription, encode, get_hub
-from .publish import account_group
 from .topics import TOPICS, SubscriptionError
 
 log = logging.getLogger(__name__)
@@ -40,46 +39,38 @@ MAX_DEPTH = 8
 
 
 def _server_send(send: Any) -> tuple[Any, asyncio.Event | None]:
-    """The server's own send for this socket, and its `writable` event if it has one (uvicorn).
-
-    After the handshake nothing in the middleware stack needs to see our messages: Channels' session
-    middleware only saves a session changed on `websocket.accept` (this consumer never changes it), yet
-    inspects the lazy session on every message: a quarter of the per-message cost at 10,000 messages/s."""
-    wrapper = getattr(send, "__self__", None)
-    if isinstance(wrapper, InstanceSessionWrapper):
-        send = wrapper.real_send
+    """The server's send for this socket, and its `writable` event if it has one (uvicorn's protocols do):
+    with it the hub can tell that a write would wait, without waiting."""
     writable = getattr(getattr(send, "__self__", None), "writable", None)
     return send, writable if isinstance(writable, asyncio.Event) else None
 
 
-def current_user(session_key: str | None) -> Any:
-    """The user a session names now (AnonymousUser when it was logged out, expired, its password changed or
-    the account deactivated), read afresh: the scope's user is the one of the handshake."""
-    from importlib import import_module
-
-    from django.conf import settings
-    from django.contrib.auth import get_user
-    from django.contrib.auth.models import AnonymousUser
-    from django.http import HttpRequest
-
-    if not session_key:
-        return AnonymousUser()
-    request = HttpRequest()
-    request.session = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key)
-    return get_user(request)  # type: ignore[arg-type]
-
-
 class CityConsumer(AsyncJsonWebsocketConsumer):
+    # No channel-layer channel of its own: that was a Redis SUBSCRIBE when each socket opened, an UNSUBSCRIBE
+    # when it closed and one more waiting task per socket. Batches and account changes reach the socket
+    # through the process's hub, which subscribes once per topic and once per signed-in user.
+    channel_layer_alias = None  # type: ignore[assignment]
     hub: Hub
     writer: asyncio.Task[None] | None = None
     rechecker: asyncio.Task[None] | None = None
-    account: str | None = None
+    user_id: int | None = None
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        # Channels' own runs every receive() as a new task and waits on it with asyncio.wait, so that it can
+        # also listen on a channel-layer channel; this consumer has none (see channel_layer_alias).
+        self.scope, self.channel_layer, self.base_send = scope, None, send
+        try:
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels hops to a thread to close stale database connections before EVERY message (connect,
-        # each subscribe, each ping). This consumer reaches the database only through
-        # database_sync_to_async, which does that itself in the thread it uses: the hop is pure cost
-        # (a quarter of the server's time when 5,000 sockets open at once, bench/bench_fanout.py).
+        # each subscribe, each ping). This consumer reaches the database only through helpers that release
+        # their connection in the thread they use (the hub's snapshot, identity.auser_of_session_key): the
+        # hop is pure cost (a quarter of the server's time when 5,000 sockets open at once,
+        # bench/bench_fanout.py).
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"no handler for message type {message['type']}")
@@ -103,22 +94,26 @@ class CityConsumer(AsyncJsonWebsocketConsumer):
         self.closing = False
         self.hub = get_hub()
         self.raw_params: dict[str, dict[str, Any]] = {}
-        session = self.scope.get("session")
-        self.session_key = getattr(session, "session_key", None)
+        self.session_key = self.scope.get("session_key")
         await self.accept()
         self.raw_send, self.writable = _server_send(self.base_send)
         self.writer = asyncio.create_task(self._write_forever())
         # Told when this user's account changes (role, deactivation, logout): see _recheck.
-        self.account = account_group(user.pk)
-        await self.channel_layer.group_add(self.account, self.channel_name)
+        self.user_id = user.pk
+        await self.hub.watch_account(user.pk, self)
         self.rechecker = asyncio.create_task(self._recheck_forever())
+
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        # Channels' own also hops to a thread to close database connections (see dispatch) and leaves
+        # channel-layer groups this consumer never joins.
+        await self.disconnect(message.get("code", 1006))
+        raise StopConsumer()
 
     async def disconnect(self, code: int) -> None:
         for sub in getattr(self, "subs", {}).values():
             self.hub.remove(sub)
-        if self.account is not None:
-            with contextlib.suppress(Exception):
-                await self.channel_layer.group_discard(self.account, self.channel_name)
+        if self.user_id is not None:
+            self.hub.unwatch_account(self.user_id, self)
         for task in (self.writer, self.rechecker):
             if task is not None:
                 task.cancel()
@@ -127,7 +122,7 @@ class CityConsumer(AsyncJsonWebsocketConsumer):
 
     # --- account changes ---------------------------------------------------------------------------
     async def account_changed(self, event: dict[str, Any]) -> None:
-        """The channel layer's `account.changed` for this user: re-check at once."""
+        """The channel layer's `account.changed` for this user (through the hub): re-check at once."""
         ended = event.get("ended_session")
         await self._recheck(signed_out=bool(ended) and ended == self.session_key)
 
@@ -148,7 +143,7 @@ class CityConsumer(AsyncJsonWebsocketConsumer):
         view depends on the role (its params or audience) starts over with a snapshot."""
         if self.closing:
             return
-        user = None if signed_out else await database_sync_to_async(current_user)(self.session_key)
+        user = None if signed_out else await auser_of_session_key(self.session_key)
         if user is None or not user.is_authenticated or reads_as_public(user):
             self.closing = True
             for sub in self.subs.values():

@@ -16,6 +16,8 @@ process's one member of each group:
   (later items replace earlier ones), and one busy for SEND_TIMEOUT_S is closed (4008) so it never slows
   the others;
 - it numbers batches per topic: a gap (the channel layer is lossy) resyncs that topic's subscriptions;
+- it is the one member of each signed-in user's account group (publish.account_group) and passes an
+  `account.changed` on to that user's sockets here, so a socket costs no channel-layer subscription of its own;
 - it shares snapshots: subscriptions with the same topic, params and audience (the user's role) get one
   snapshot query, kept current with every later batch for `topic.snapshot_ttl_s`, so 1,000 sockets opening
   at once cost one query, not 1,000.
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import os
@@ -40,6 +43,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
 from . import conf
+from .publish import ACCOUNT_MESSAGE_TYPE, account_group
 from .topics import Item, Topic
 
 log = logging.getLogger(__name__)
@@ -61,6 +65,8 @@ class Socket(Protocol):
     def busy_for(self, now: float) -> float: ...
 
     def too_slow(self) -> None: ...
+
+    async def account_changed(self, event: dict[str, Any]) -> None: ...
 
 
 @dataclass(eq=False)
@@ -131,6 +137,9 @@ class Hub:
         self.snapshots: dict[tuple[str, str, str], _SharedSnapshot] = {}
         self.tasks: list[asyncio.Task[None]] = []
         self._start_lock = asyncio.Lock()
+        # account group -> this process's sockets of that user; joins and leaves of account groups in order
+        self.accounts: dict[str, set[Socket]] = {}
+        self._account_lock = asyncio.Lock()
         self._flush_handle: asyncio.TimerHandle | None = None
         self.tokens, self.tokens_at = FLUSH_BURST, self.loop.time()
         self.interval = conf.stream_interval_s()
@@ -162,6 +171,43 @@ class Hub:
             await self.layer.group_add(sub.topic.group, self.channel)
             self.groups.add(sub.topic.group)
         self.file(sub)
+
+    async def watch_account(self, user_id: int, socket: Socket) -> None:
+        """Pass this user's account changes on to `socket` (one channel-layer subscription per user)."""
+        await self._start()
+        group = account_group(user_id)
+        self.accounts.setdefault(group, set()).add(socket)
+        if group not in self.groups:
+            async with self._account_lock:
+                if group not in self.groups and self.accounts.get(group):
+                    assert self.channel is not None
+                    await self.layer.group_add(group, self.channel)
+                    self.groups.add(group)
+
+    def unwatch_account(self, user_id: int, socket: Socket) -> None:
+        group = account_group(user_id)
+        sockets = self.accounts.get(group)
+        if sockets is None:
+            return
+        sockets.discard(socket)
+        if not sockets:
+            del self.accounts[group]
+            self.loop.create_task(self._leave_account(group))
+
+    async def _leave_account(self, group: str) -> None:
+        async with self._account_lock:
+            if group not in self.groups or self.accounts.get(group):
+                return  # already left, or the user has a socket here again
+            self.groups.discard(group)
+            try:
+                assert self.channel is not None
+                await self.layer.group_discard(group, self.channel)
+            except Exception:  # noqa: BLE001 - Redis away: an idle subscription is harmless
+                log.debug("stream hub: could not leave %s", group, exc_info=True)
+
+    def on_account_changed(self, message: dict[str, Any]) -> None:
+        for socket in list(self.accounts.get(account_group(int(message["user_id"])), ())):
+            self.loop.create_task(socket.account_changed(message))
 
     def file(self, sub: Subscription) -> None:
         self.subs.setdefault(sub.topic.name, {}).setdefault(sub.params_key, set()).add(sub)
@@ -237,7 +283,10 @@ class Hub:
                 delay = min(delay * 2, 5.0)
                 continue
             try:
-                self.on_batch(message)
+                if message.get("type") == ACCOUNT_MESSAGE_TYPE:
+                    self.on_account_changed(message)
+                else:
+                    self.on_batch(message)
             except Exception:  # noqa: BLE001 - one bad batch must not stop the stream
                 log.exception("stream hub: could not route a batch")
 
@@ -313,7 +362,11 @@ class Hub:
         """Hand every ready subscription with new items its update; returns how many kept items back."""
         now = time.monotonic()
         waiting = 0
-        out: list[tuple[Socket, str]] = []
+        # Two lists, not a (socket, text) pair each: 5,000 pairs per flush outlived the collector's young
+        # generations while _deliver wrote them, piled up in the old one and set off a full collection (half a
+        # second with 5,000 sockets) every 20-30 s (bench_fanout's hub report).
+        sockets: list[Socket] = []
+        texts: list[str] = []
         # copies: a socket closed as too slow removes its subscriptions (and maybe their group) meanwhile
         for groups in list(self.subs.values()):
             for group in list(groups.values()):
@@ -332,29 +385,47 @@ class Hub:
                         waiting += 1
                         self.stats["busy_skips"] += 1
                         continue  # still sending the last one: keep collecting (later items replace earlier)
-                    out.append((sub.socket, sub.update_text()))
-        if out:
-            self.stats["updates"] += len(out)
-            self.loop.create_task(self._deliver(out))
+                    sockets.append(sub.socket)
+                    texts.append(sub.update_text())
+        if sockets:
+            self.stats["updates"] += len(sockets)
+            self.loop.create_task(self._deliver(sockets, texts))
         return waiting
 
-    async def _deliver(self, out: list[tuple[Socket, str]]) -> None:
+    async def _deliver(self, sockets: list[Socket], texts: list[str]) -> None:
         """One task per flush writes every update; a socket's send completes at once unless its transport
         is paused, and then the socket's own writer takes over (Socket.deliver)."""
-        for socket, text in out:
+        for socket, text in zip(sockets, texts, strict=True):
             try:
                 await socket.deliver(text)
             except Exception:  # noqa: BLE001 - that socket is gone; its disconnect cleans up
                 log.debug("stream hub: delivery failed", exc_info=True)
 
     async def _report_forever(self, every: float) -> None:
-        """Log the counters and the event loop's lag every `every` s (CITYTWIN_HUB_REPORT_S; off by default)."""
-        while True:
-            before = self.loop.time()
-            await asyncio.sleep(every)
-            lag_ms = (self.loop.time() - before - every) * 1000
-            sockets = sum(len(group) for groups in self.subs.values() for group in groups.values())
-            log.info("stream hub: %d subscriptions, loop lag %.0f ms, %s", sockets, lag_ms, self.stats)
+        """Log the counters, the event loop's lag and the longest pause of the garbage collector's full
+        collections every `every` s (CITYTWIN_HUB_REPORT_S; off by default)."""
+        pauses: list[float] = []
+        started = [0.0]
+
+        def timed(phase: str, info: dict[str, Any]) -> None:
+            if info.get("generation") == 2:
+                if phase == "start":
+                    started[0] = time.perf_counter()
+                else:
+                    pauses.append((time.perf_counter() - started[0]) * 1000)
+
+        gc.callbacks.append(timed)
+        try:
+            while True:
+                before = self.loop.time()
+                await asyncio.sleep(every)
+                lag_ms = (self.loop.time() - before - every) * 1000
+                sockets = sum(len(group) for groups in self.subs.values() for group in groups.values())
+                full = f"{len(pauses)} full collections (longest {max(pauses, default=0):.0f} ms)"
+                pauses.clear()
+                log.info("stream hub: %d subscriptions, loop lag %.0f ms, %s, %s", sockets, lag_ms, full, self.stats)
+        finally:
+            gc.callbacks.remove(timed)
 
     async def close(self) -> None:
         if self._flush_handle is not None:

@@ -70,6 +70,6 @@ def notify_account_changed(user_id: int, *, ended_session: str | None = None) ->
     re-check on their own every conf.recheck_s()). `ended_session`: the session being logged out, whose
     sockets close without a check (logout deletes the session only after its signal)."""
     layer = get_channel_layer()
-    message = {"type": ACCOUNT_MESSAGE_TYPE, "ended_session": ended_session}
+    message = {"type": ACCOUNT_MESSAGE_TYPE, "user_id": int(user_id), "ended_session": ended_session}
     future = asyncio.run_coroutine_threadsafe(layer.group_send(account_group(user_id), message), _publishing_loop())
     future.result(timeout=PUBLISH_TIMEOUT_S)

@@ -9,13 +9,16 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from channels.auth import AuthMiddlewareStack
 from channels.routing import URLRouter
 from channels.security.websocket import WebsocketDenier
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.http.request import split_domain_port, validate_host
 from django.urls import path
 from django.utils.http import is_same_domain
+
+from apps.accounts.async_identity import auser_of_session_key
+from apps.accounts.identity import session_key_of
 
 from .consumers import CityConsumer
 
@@ -120,5 +123,23 @@ class SameOriginValidator:
         return await denier(scope, receive, send)
 
 
+class SessionUser:
+    """Puts the session cookie's user (scope["user"]; AnonymousUser without a valid session) and the session
+    key (scope["session_key"], for the consumer's re-checks) into the scope, as Django's auth would find
+    them (apps/accounts/async_identity.py: on the event loop, without a thread, in the common case).
+    Instead of Channels' AuthMiddlewareStack, whose lookup ran on the one thread asgiref shares with every
+    other caller (a thousand sockets opening at once queued behind each other) and whose session wrapper
+    inspected every message the consumer sent (bench/README.md, "Fan-out")."""
+
+    def __init__(self, application: Any) -> None:
+        self.application = application
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        session_key = session_key_of(scope)
+        user = await auser_of_session_key(session_key)
+        scope = {**scope, "user": user if user is not None else AnonymousUser(), "session_key": session_key}
+        return await self.application(scope, receive, send)
+
+
 def websocket_application() -> Any:
-    return SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+    return SameOriginValidator(SessionUser(URLRouter(websocket_urlpatterns)))

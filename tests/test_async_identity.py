@@ -1,0 +1,120 @@
+"""The websockets' session lookup (apps/accounts/async_identity.py) names the same user as Django's own
+(identity.user_of_session_key) in every state a session can be in, and leaves the same session behind."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
+from django.contrib.sessions.models import Session
+from django.db import connections
+
+from apps.accounts import async_identity
+from apps.accounts.models import Role, User
+from apps.accounts.services import create_user
+
+# The async lookup reads over its own connections: what it reads must be committed.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+
+
+def _signed_in(username: str, role: str = Role.OPERATOR) -> tuple[User, str]:
+    user = create_user(username=username, password="unused-password-123", role=role)
+    store = SessionStore()
+    store[SESSION_KEY] = str(user.pk)
+    store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store.create()
+    return user, str(store.session_key)
+
+
+async def _both(session_key: str | None) -> tuple[Any, Any]:
+    """(the async lookup's user, Django's: identity.user_of_session_key) for the same key, the async one first."""
+    mine = await async_identity.auser_of_session_key(session_key)
+    django = await sync_to_async(async_identity._user_of_session_key_released, thread_sensitive=False)(session_key)
+    return mine, django
+
+
+def _who(user: Any) -> tuple[Any, bool, str]:
+    return (getattr(user, "pk", None), bool(user and user.is_authenticated), str(getattr(user, "role", "")))
+
+
+async def _close_pools() -> None:
+    """The lookup's pool of this test's loop, and the connection of asgiref's shared thread (the test's own
+    ORM calls ran there): the test database is dropped at the end."""
+    loop = asyncio.get_running_loop()
+    pool = async_identity._pools.pop(loop, None)
+    if pool is not None:
+        await pool.close()
+    await sync_to_async(connections.close_all)()
+
+
+async def test_a_live_session_names_its_user_with_the_current_role_and_without_a_thread(monkeypatch) -> None:  # noqa: ANN001
+    user, key = await sync_to_async(_signed_in)("aid-live")
+    threads: list[str] = []
+    real = async_identity._in_thread
+
+    async def counted(session_key: str) -> Any:
+        threads.append(session_key)
+        return await real(session_key)
+
+    monkeypatch.setattr(async_identity, "_in_thread", counted)
+    try:
+        mine, django = await _both(key)
+        assert _who(mine) == _who(django) == (user.pk, True, Role.OPERATOR)
+        assert threads == []  # answered on the event loop
+        await sync_to_async(User.objects.filter(pk=user.pk).update)(role=Role.PLANNER)
+        mine, django = await _both(key)
+        assert _who(mine) == _who(django) == (user.pk, True, Role.PLANNER)
+        assert threads == []
+    finally:
+        await _close_pools()
+
+
+@pytest.mark.parametrize("change", ["deactivated", "password_changed", "logged_out", "expired", "forged"])
+async def test_a_session_that_no_longer_names_a_user_reads_as_django_reads_it(change: str) -> None:
+    user, key = await sync_to_async(_signed_in)(f"aid-{change}")
+
+    def apply(user: User, key: str) -> None:
+        if change == "deactivated":
+            User.objects.filter(pk=user.pk).update(is_active=False)
+        elif change == "password_changed":
+            user.set_password("another-password-456")
+            user.save()
+        elif change == "logged_out":
+            Session.objects.filter(session_key=key).delete()
+        elif change == "expired":
+            Session.objects.filter(session_key=key).update(expire_date="2000-01-01T00:00:00Z")
+        else:  # a session row whose data was not signed with our secret
+            Session.objects.filter(session_key=key).update(session_data="not-signed-by-us")
+
+    await sync_to_async(apply)(user, key)
+    try:
+        mine = await async_identity.auser_of_session_key(key)
+        left_mine = await sync_to_async(Session.objects.filter(session_key=key).exists)()
+    finally:
+        await _close_pools()
+    assert not mine.is_authenticated
+    # Django's own lookup on a fresh copy of the same state leaves the same session behind (a password
+    # change flushes it; a deactivation keeps it).
+    user2, key2 = await sync_to_async(_signed_in)(f"aid-{change}-django")
+    await sync_to_async(apply)(user2, key2)
+    django = await sync_to_async(async_identity._user_of_session_key_released, thread_sensitive=False)(key2)
+    left_django = await sync_to_async(Session.objects.filter(session_key=key2).exists)()
+    await _close_pools()
+    assert not django.is_authenticated
+    assert left_mine == left_django
+
+
+async def test_no_key_and_an_unknown_key() -> None:
+    try:
+        assert await async_identity.auser_of_session_key(None) is None
+        assert await async_identity.auser_of_session_key("") is None
+        unknown = await async_identity.auser_of_session_key("no-such-session-key-0123456789")
+        assert unknown is not None and not unknown.is_authenticated
+    finally:
+        await _close_pools()
