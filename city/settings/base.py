@@ -265,9 +265,9 @@ CITYTWIN_TILE_HOT_MB = env_int("CITYTWIN_TILE_HOT_MB", 64)
 CITYTWIN_TILE_LEAN = env_bool("CITYTWIN_TILE_LEAN", True)
 # The lean path's own PostgreSQL connections per process (tile misses), besides Django's pool.
 CITYTWIN_TILE_POOL_SIZE = env_int("CITYTWIN_TILE_POOL_SIZE", 4)
+CITYTWIN_TILE_VERSION_TTL_MS = env_int("CITYTWIN_TILE_VERSION_TTL_MS", 1000)
 # Connections per process for websockets' session lookups (apps/accounts/async_identity.py), besides Django's pool.
 CITYTWIN_SESSION_POOL_SIZE = env_int("CITYTWIN_SESSION_POOL_SIZE", 2)
-CITYTWIN_TILE_VERSION_TTL_MS = env_int("CITYTWIN_TILE_VERSION_TTL_MS", 1000)
 
 # How the ASGI server hands reads to Django (city/asgi.py): "wsgi" (its WSGI handler on a pool of
 # CITYTWIN_DJANGO_THREADS threads) or "asgi" (its ASGI handler). The database pool above has room for these
