@@ -207,13 +207,13 @@ async def test_concurrent_subscriptions_share_one_snapshot_query_kept_current_by
 
 
 async def test_a_shared_snapshot_is_encoded_once_until_a_batch_changes_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    import apps.streaming.hub as hub_module
+    import apps.streaming.subscriptions as snapshots_module  # where a shared snapshot encodes its items
 
     encoded: list[Any] = []
-    real = hub_module.encode
+    real = snapshots_module.encode
     # items are dicts; the subscriptions' ids, names and params are encoded too, and not counted here
     monkeypatch.setattr(
-        hub_module,
+        snapshots_module,
         "encode",
         lambda message: (encoded.append(message) if isinstance(message, dict) else None) or real(message),
     )

@@ -32,97 +32,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import json
 import logging
 import os
 import time
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
 from . import conf
 from .publish import ACCOUNT_MESSAGE_TYPE, account_group
-from .topics import Item, Topic
+from .subscriptions import SharedSnapshot, Socket, Subscription, encode
+from .topics import Item
+
+__all__ = ["SEND_TIMEOUT_S", "Hub", "Socket", "Subscription", "encode", "get_hub"]
 
 log = logging.getLogger(__name__)
 SEND_TIMEOUT_S = 5.0
 FLUSH_BURST = 2.0
-
-
-def encode(message: Any) -> str:
-    return json.dumps(message, separators=(",", ":"), default=str)
-
-
-class Socket(Protocol):
-    """What the hub needs of a consumer."""
-
-    def push(self, text: str) -> None: ...
-
-    async def deliver(self, text: str) -> None: ...
-
-    def busy_for(self, now: float) -> float: ...
-
-    def too_slow(self) -> None: ...
-
-    async def account_changed(self, event: dict[str, Any]) -> None: ...
-
-
-@dataclass(eq=False)
-class Subscription:
-    socket: Socket
-    id: str
-    topic: Topic
-    params: dict[str, Any]
-    audience: str
-    seq: int = 0
-    ready: bool = False  # False until its snapshot went out: updates wait for it
-    pending: dict[Any, str] = field(default_factory=dict)  # item key -> encoded item
-    header: str = ""
-    params_key: str = ""
-
-    def __post_init__(self) -> None:
-        self.params_key = encode(sorted(self.params.items()))
-        self.header = f'{{"type":"update","id":{encode(self.id)},"topic":{encode(self.topic.name)},"seq":'
-
-    def update_text(self) -> str:
-        self.seq += 1
-        items = ",".join(self.pending.values())
-        self.pending.clear()
-        return f'{self.header}{self.seq},"items":[{items}]}}'
-
-
-@dataclass(eq=False)
-class _SharedSnapshot:
-    """One snapshot query's result, kept current with the batches that arrive after the query began."""
-
-    topic: Topic
-    params: dict[str, Any]
-    started: float
-    items: dict[Any, Item] = field(default_factory=dict)
-    during: list[list[Item]] = field(default_factory=list)  # batches that arrived while the query ran
-    done: asyncio.Future[None] | None = None
-    text: str | None = None  # the items as a JSON array, encoded once for every subscriber; None: stale
-
-    def items_text(self) -> str:
-        if self.text is None:
-            self.text = "[" + ",".join(encode(item) for item in self.items.values()) + "]"
-        return self.text
-
-    def apply(self, items: list[Item]) -> None:
-        if self.done is None or not self.done.done():
-            self.during.append(items)
-            return
-        for item in items:
-            if not self.topic.wants(item, self.params):
-                continue
-            self.text = None
-            key = self.topic.key(item)
-            if self.topic.in_snapshot(item):
-                self.items[key] = item
-            else:
-                self.items.pop(key, None)
 
 
 class Hub:
@@ -134,7 +61,7 @@ class Hub:
         # topic name -> params (encoded) -> subscriptions: `wants` runs once per item and distinct params
         self.subs: dict[str, dict[str, set[Subscription]]] = {}
         self.last_seq: dict[str, int] = {}
-        self.snapshots: dict[tuple[str, str, str], _SharedSnapshot] = {}
+        self.snapshots: dict[tuple[str, str, str], SharedSnapshot] = {}
         self.tasks: list[asyncio.Task[None]] = []
         self._start_lock = asyncio.Lock()
         # account group -> this process's sockets of that user; joins and leaves of account groups in order
@@ -230,7 +157,7 @@ class Hub:
         opening at once cost one query and one encoding, not a thousand."""
         return (await self._shared(sub, user)).items_text()
 
-    async def _shared(self, sub: Subscription, user: Any) -> _SharedSnapshot:
+    async def _shared(self, sub: Subscription, user: Any) -> SharedSnapshot:
         topic = sub.topic
         key = (topic.name, sub.params_key, sub.audience)
         entry = self.snapshots.get(key)
@@ -243,7 +170,7 @@ class Hub:
         ):
             entry = None  # too old: query again
         if entry is None:
-            entry = _SharedSnapshot(topic, sub.params, now, done=self.loop.create_future())
+            entry = SharedSnapshot(topic, sub.params, now, done=self.loop.create_future())
             self.snapshots[key] = entry
             self.stats["snapshot_queries"] += 1
             try:
