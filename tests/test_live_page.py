@@ -111,8 +111,12 @@ def city_feed(live_sensors, operator_login, django_db_blocker) -> Iterator[dict[
     from apps.buildings.models import Building
     from apps.roads.models import RoadSegment
     from apps.sensors.models import Sensor
+    from apps.streaming.publish import publish as stream_publish
     from apps.telemetry.ingest import fold_rollups, ingest
     from apps.telemetry.models import Alert, AlertEvent, AlertKind
+    from apps.telemetry.selectors import alert_item
+    from apps.telemetry.services import after_ingest
+    from apps.telemetry.topics import ALERTS_GROUP
 
     now = datetime.now(UTC)
     with django_db_blocker.unblock():
@@ -181,7 +185,7 @@ def city_feed(live_sensors, operator_login, django_db_blocker) -> Iterator[dict[
             # The shared air-quality sensor gets a history too (the chart), older than any live reading.
             if minutes > 2:
                 batch.append(_reading("live-aq-1", at, {"pm2_5": 9.0 + 6 * wave, "no2": 25.0 + 5 * wave}))
-        # ingest() stores and commits without streaming: the page reads this in its snapshots.
+        # ingest() stores and commits without streaming (streamed below, once the alerts exist too).
         result = ingest(batch)
         assert not result.rejected, result.rejected[:3]
         fold_rollups(wait=True)  # the chart reads rollups: do not leave them to the worker's next fold
@@ -231,6 +235,15 @@ def city_feed(live_sensors, operator_login, django_db_blocker) -> Iterator[dict[
             )
             AlertEvent.objects.create(alert=alert, at=started, action="opened", note=message)
             alerts.append(alert)
+        # Stream what was stored, as the ingest worker and alert evaluation do after their commits: a server
+        # keeps a topic's snapshot for sockets opening within snapshot_ttl_s of an earlier one (an earlier
+        # test's) and keeps it current only with published batches.
+        after_ingest(result, evaluate=False)
+        stream_publish(
+            ALERTS_GROUP,
+            "alerts",
+            [alert_item(Alert.objects.select_related("sensor", "acknowledged_by").get(pk=a.pk)) for a in alerts],
+        )
     yield {"sensors": made, "alerts": alerts}
     with django_db_blocker.unblock():
         ids = [s.pk for s in made.values()]
