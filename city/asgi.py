@@ -1,8 +1,9 @@
-"""The ASGI entry point (uvicorn serves it): HTTP goes to Django behind the request body limit (reads through Django's
-WSGI handler in a2wsgi's threads, see READS_THROUGH_WSGI below), except the vector tiles, which the lean tile path (apps/tiles/lean.py) answers in front of everything when it can, and the
-Dash boards under /dash/<board>/, served by their Flask servers through a2wsgi behind the same limit (the
-Django session decides access there too: dashboards/server.py); websockets to the one Channels consumer
-at /ws/, behind the same-origin check and the session (see apps/streaming)."""
+"""The ASGI entry point (uvicorn serves it): HTTP goes to Django behind the request body limit (reads through
+Django's WSGI handler in a2wsgi's threads, see READS_THROUGH_WSGI below), except the vector tiles, which the
+lean tile path (apps/tiles/lean.py) answers in front of everything when it can, and the Dash boards under
+/dash/<board>/, served by their Flask servers through a2wsgi behind the same limit (the Django session
+decides access there too: dashboards/server.py); websockets to the one Channels consumer at /ws/, behind the
+same-origin check and the session (see apps/streaming)."""
 
 from __future__ import annotations
 
