@@ -25,12 +25,14 @@ from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_K
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.sessions.backends.db import SessionStore as DbSessionStore
 from django.core.exceptions import ValidationError
-from django.db import close_old_connections, connection, connections
+from django.db import close_old_connections, connection
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.module_loading import import_string
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
+
+from apps.core.async_db import connection_kwargs
 
 from .identity import user_of_session_key
 
@@ -52,15 +54,6 @@ async def _in_thread(session_key: str) -> Any:
     return await sync_to_async(_user_of_session_key_released, thread_sensitive=False)(session_key)
 
 
-def _connection_kwargs() -> dict[str, Any]:
-    """Django's own connection parameters (database, credentials, options), without Django's pool."""
-    params = connections["default"].get_connection_params()
-    for key in ("cursor_factory", "context", "pool", "server_side_binding", "prepare_threshold"):
-        params.pop(key, None)
-    params["autocommit"] = True
-    return dict(params)
-
-
 async def _pool() -> AsyncConnectionPool[AsyncConnection[Any]]:
     loop = asyncio.get_running_loop()
     pool = _pools.get(loop)
@@ -74,7 +67,7 @@ async def _pool() -> AsyncConnectionPool[AsyncConnection[Any]]:
                 _pools.pop(old, None)
                 _locks.pop(old, None)
             pool = AsyncConnectionPool(
-                kwargs=_connection_kwargs(),
+                kwargs=connection_kwargs(),
                 min_size=1,
                 max_size=int(settings.CITYTWIN_SESSION_POOL_SIZE),
                 open=False,

@@ -24,13 +24,14 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections, connection, connections
+from django.db import close_old_connections, connection
 from django.http.request import split_domain_port, validate_host
 from psycopg import AsyncClientCursor, AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from apps.accounts.identity import user_of_session, user_of_token
 from apps.accounts.permissions import reads_as_public
+from apps.core.async_db import connection_kwargs
 from apps.core.middleware import DEFAULT_POLICY
 
 from . import cache as tile_cache
@@ -154,7 +155,7 @@ class LeanTiles:
         async with self._pool_lock:
             if self._pool is None:
                 pool: AsyncConnectionPool[AsyncConnection[Any]] = AsyncConnectionPool(
-                    kwargs=_connection_kwargs(),
+                    kwargs=connection_kwargs(),
                     min_size=1,
                     max_size=int(settings.CITYTWIN_TILE_POOL_SIZE),
                     open=False,
@@ -203,15 +204,6 @@ def _reads_as_public(scope: Scope, authorization: str) -> bool:
     finally:
         if not connection.in_atomic_block:  # (a test's transaction stays open)
             close_old_connections()  # back to the pool, as Django does when a request ends
-
-
-def _connection_kwargs() -> dict[str, Any]:
-    """Django's own connection parameters (database, credentials, `-c jit=off`), without Django's pool."""
-    params = connections["default"].get_connection_params()
-    for key in ("cursor_factory", "context", "pool", "server_side_binding", "prepare_threshold"):
-        params.pop(key, None)
-    params["autocommit"] = True
-    return dict(params)
 
 
 def _is_secure(scope: Scope, headers: dict[bytes, bytes]) -> bool:
