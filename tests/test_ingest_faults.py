@@ -17,18 +17,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from .fault_stack import Stack, private_stack, tail
 from .faults import (
     Publisher,
     Reading,
-    Stack,
     Worker,
     count_stored,
     create_traffic_sensors,
     duplicate_rows,
-    private_stack,
     quarantined_duplicates,
     stored_readings,
-    tail,
     wait_until_settled,
 )
 

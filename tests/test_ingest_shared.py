@@ -17,16 +17,14 @@ from collections.abc import Iterator
 
 import pytest
 
+from .fault_stack import Stack, private_stack, tail
 from .faults import (
     Publisher,
-    Stack,
     Worker,
     count_stored,
     create_traffic_sensors,
     duplicate_rows,
-    private_stack,
     stored_readings,
-    tail,
     wait_until_settled,
 )
 from .test_ingest_faults import RATE, READINGS, readings_for
