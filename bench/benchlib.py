@@ -233,18 +233,13 @@ class Server:
         log = open(self.log_path, "w")  # noqa: SIM115 - the child keeps it open
         self.proc = subprocess.Popen(self.cmd, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
         log.close()
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"uvicorn exited ({self.proc.returncode}); see {self.log_path}")
-            with contextlib.suppress(OSError):
-                status, _ = get_once(self.port, "/healthz/")
-                if status == 200:
-                    print(f"  server pid {self.proc.pid} ready on 127.0.0.1:{self.port}")
-                    return self
-            time.sleep(0.2)
-        self.stop()
-        raise SystemExit(f"uvicorn did not answer /healthz/ within 60 s; see {self.log_path}")
+        try:
+            wait_until_serving(self.proc, self.port, "/healthz/", timeout=60, what="uvicorn", log_path=self.log_path)
+        except SystemExit:
+            self.stop()
+            raise
+        print(f"  server pid {self.proc.pid} ready on 127.0.0.1:{self.port}")
+        return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
@@ -252,13 +247,34 @@ class Server:
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
             return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc)
         print(f"  server pid {self.proc.pid} stopped")
+
+
+def wait_until_serving(
+    proc: subprocess.Popen, port: int, path: str, *, timeout: float, what: str, log_path: Path
+) -> None:
+    """Wait until GET `path` on `port` answers 200; SystemExit if `proc` exits or `timeout` passes first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"{what} exited ({proc.returncode}); see {log_path}")
+        with contextlib.suppress(OSError, http.client.HTTPException):
+            status, _ = get_once(port, path)
+            if status == 200:
+                return
+        time.sleep(0.2)
+    raise SystemExit(f"{what} did not answer {path} within {timeout:.0f} s; see {log_path}")
+
+
+def stop_process(proc: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL after 15 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def get_once(port: int, path: str) -> tuple[int, bytes]:

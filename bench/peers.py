@@ -8,12 +8,9 @@ The venv is created once with `python3 -m venv var/bench-venv && var/bench-venv/
 
 from __future__ import annotations
 
-import contextlib
-import http.client
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -72,18 +69,13 @@ class Tipg:
             self.cmd, cwd=bl.ROOT / "var", env=self.env, stdout=log, stderr=subprocess.STDOUT
         )
         log.close()
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"tipg exited ({self.proc.returncode}); see {self.log_path}")
-            with contextlib.suppress(OSError, http.client.HTTPException):
-                status, _ = bl.get_once(self.port, "/collections")
-                if status == 200:
-                    print(f"  tipg {tipg_version()} pid {self.proc.pid} ready on 127.0.0.1:{self.port}")
-                    return self
-            time.sleep(0.3)
-        self.stop()
-        raise SystemExit(f"tipg did not answer within 90 s; see {self.log_path}")
+        try:
+            bl.wait_until_serving(self.proc, self.port, "/collections", timeout=90, what="tipg", log_path=self.log_path)
+        except SystemExit:
+            self.stop()
+            raise
+        print(f"  tipg {tipg_version()} pid {self.proc.pid} ready on 127.0.0.1:{self.port}")
+        return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
@@ -91,12 +83,7 @@ class Tipg:
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
             return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        bl.stop_process(self.proc)
 
     @staticmethod
     def tile_path(table: str, z: int, x: int, y: int) -> str:
