@@ -443,29 +443,7 @@ def run_mqtt(
         with worker:
             wait_worker_ready(conn, broker.port, worker)
             cleaner()
-            pubs = [
-                bl.Background(
-                    [
-                        bl.PYTHON,
-                        __file__,
-                        "publish",
-                        "--port",
-                        str(broker.port),
-                        "--file",
-                        str(data),
-                        "--index",
-                        str(i),
-                        "--of",
-                        str(publishers),
-                        "--timeout",
-                        str(max_seconds),
-                        "--per-message",
-                        str(per_message),
-                    ],
-                    log_name=f"ingest_publisher_{i}.out",
-                )
-                for i in range(publishers)
-            ]
+            pubs = [publisher(broker.port, data, i, publishers, max_seconds, per_message) for i in range(publishers)]
             t_start = time.time()
             for pub in pubs:
                 pub.__enter__()
@@ -652,33 +630,33 @@ def run_latency(
 
 
 # ------------------------------------------------------------------- subscribers compared (ingest_passes.py)
+def publisher(port: int, data: Path, index: int, of: int, max_seconds: float, per_message: int) -> bl.Background:
+    """A publisher process (this script's `publish` mode) sending its share of `data` to the broker."""
+    return bl.Background(
+        [
+            bl.PYTHON,
+            __file__,
+            "publish",
+            "--port",
+            str(port),
+            "--file",
+            str(data),
+            "--index",
+            str(index),
+            "--of",
+            str(of),
+            "--timeout",
+            str(max_seconds),
+            "--per-message",
+            str(per_message),
+        ],
+        log_name=f"ingest_publisher_{index}.out",
+    )
+
+
 def publisher_factory(data: Path, publishers: int, max_seconds: float, per_message: int = 1):  # noqa: ANN201
     def start(port: int, n: int) -> list[bl.Background]:
-        return [
-            ip.started(
-                bl.Background(
-                    [
-                        bl.PYTHON,
-                        __file__,
-                        "publish",
-                        "--port",
-                        str(port),
-                        "--file",
-                        str(data),
-                        "--index",
-                        str(i),
-                        "--of",
-                        str(publishers),
-                        "--timeout",
-                        str(max_seconds),
-                        "--per-message",
-                        str(per_message),
-                    ],
-                    log_name=f"ingest_publisher_{i}.out",
-                )
-            )
-            for i in range(publishers)
-        ]
+        return [ip.started(publisher(port, data, i, publishers, max_seconds, per_message)) for i in range(publishers)]
 
     return start
 
