@@ -192,8 +192,7 @@ def _upsert(cursor: Any, target: Target, params: dict[str, Any]) -> tuple[int, i
             try:
                 with transaction.atomic():
                     cursor.execute(sql.upsert_sql(target, plain=True), params)
-                    created, updated, eligible = cursor.fetchone()
-                    return created, updated, eligible
+                    return cursor.rowcount, 0, cursor.rowcount
             except IntegrityError:
                 pass
     cursor.execute(sql.upsert_sql(target), params)
