@@ -8,11 +8,14 @@ from pathlib import Path
 import pytest
 from django.contrib.gis.geos import Point
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from pyproj import Transformer
 
 from apps.buildings.models import Building, HeightSource
 from apps.districts.models import District
 from apps.imports import loading, services
+from apps.imports import sql as import_sql
 from apps.imports.exceptions import ImportFileError
 from apps.imports.models import ImportRun, ImportState
 from apps.imports.services import run_import
@@ -150,6 +153,37 @@ def test_reload_updates_in_place_and_replace_deletes_what_is_gone(samples: Path,
     third = run_import(path=changed, replace=True)
     assert (third.counts["districts"].updated, third.counts["districts"].deleted) == (1, 1)
     assert list(District.objects.filter(source="districts").values_list("name", flat=True)) == ["Renamed"]
+
+
+def _stores(queries: list[dict[str, str]], table: str) -> list[str]:
+    return [q["sql"] for q in queries if q["sql"].lstrip().startswith(("INSERT", "WITH up")) and table in q["sql"]]
+
+
+def test_a_first_load_inserts_plainly_and_a_reload_upserts(samples: Path) -> None:
+    with CaptureQueriesContext(connection) as first:
+        assert run_import(path=samples / "districts.geojson").counts["districts"].created == 2
+    with CaptureQueriesContext(connection) as again:
+        assert run_import(path=samples / "districts.geojson").counts["districts"].unchanged == 2
+    (plain,) = _stores(first.captured_queries, "districts_district")
+    (upsert,) = _stores(again.captured_queries, "districts_district")
+    assert "ON CONFLICT" not in plain and "ON CONFLICT" in upsert
+
+
+def test_keys_stored_meanwhile_turn_the_plain_insert_into_the_upsert(
+    samples: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A concurrent load that stored the same keys after this one found the source empty: the plain INSERT
+    # conflicts; its savepoint is rolled back and the rows are upserted, as without the shortcut.
+    first = run_import(path=samples / "districts.geojson")
+    stored = dict(District.objects.filter(source="districts").values_list("source_id", "import_run_id"))
+    monkeypatch.setattr(import_sql, "new_source_sql", lambda target: "SELECT %(source)s IS NOT NULL")
+    again = run_import(path=samples / "districts.geojson")
+
+    counts = again.counts["districts"]
+    assert (counts.created, counts.updated, counts.unchanged, counts.rejected) == (0, 0, 2, 0)
+    assert ImportRun.objects.get(pk=again.run.pk).state == ImportState.SUCCEEDED
+    assert dict(District.objects.filter(source="districts").values_list("source_id", "import_run_id")) == stored
+    assert set(stored.values()) == {first.run.pk}
 
 
 def test_dry_run_reports_everything_and_writes_nothing(samples: Path) -> None:

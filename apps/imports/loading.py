@@ -14,7 +14,7 @@ import pandas as pd
 import shapely
 import ujson
 from django.conf import settings
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from psycopg.types.json import Jsonb
 
 from apps.core.geo import DEFAULT_METRIC_SRID, srid_bounds
@@ -165,8 +165,7 @@ def load_rows(
             )
             issues.extend(graph_issues)
             counts.rejected += len(graph_issues)
-        cursor.execute(sql.upsert_sql(target), {"source": source, "run": run.pk, "node_source": source})
-        created, updated, eligible = cursor.fetchone()
+        created, updated, eligible = _upsert(cursor, target, {"source": source, "run": run.pk, "node_source": source})
         counts.created, counts.updated = created, updated
         counts.unchanged = eligible - created - updated
         if replace:
@@ -181,6 +180,24 @@ def load_rows(
             cursor.execute(sql.LINK_SENSORS_SQL, {"run": run.pk, "max_distance_m": SENSOR_LINK_DISTANCE_M})
     by_kind[target.kind] = counts
     return by_kind, issues
+
+
+def _upsert(cursor: Any, target: Target, params: dict[str, Any]) -> tuple[int, int, int]:
+    """Store the checked rows: (created, updated, eligible). A source with nothing stored yet gets a plain
+    INSERT (sql.upsert_sql's `plain`) in a savepoint; should a concurrent load have stored some of the same
+    keys meanwhile, the savepoint is rolled back and the rows are upserted as always."""
+    if target.conflict == ("source", "source_id"):
+        cursor.execute(sql.new_source_sql(target), params)
+        if cursor.fetchone()[0]:
+            try:
+                with transaction.atomic():
+                    cursor.execute(sql.upsert_sql(target, plain=True), params)
+                    return cursor.rowcount, 0, cursor.rowcount
+            except IntegrityError:
+                pass
+    cursor.execute(sql.upsert_sql(target), params)
+    created, updated, eligible = cursor.fetchone()
+    return created, updated, eligible
 
 
 def _replace(cursor: Any, rows: PreparedRows, *, source: str, file_name: str) -> tuple[int, RowIssue | None]:

@@ -47,7 +47,9 @@ def check_sql(target: Target) -> str:
     repaired by ST_MakeValid. Params: srid, xmin, ymin, xmax, ymax (the CRS's area of use). The staged
     geometries come as WKB without an SRID (binary COPY); they get `srid` here. `OFFSET 0` keeps each
     LATERAL step a step: inlined, PostgreSQL evaluated ST_IsValid once per reference to its result, 3-4
-    times a row (1.5 s instead of 0.5 for 50k buildings)."""
+    times a row (1.5 s instead of 0.5 for 50k buildings). The first row of an id and its rank come from one
+    window (first_value in row order is min(row): NULLs sort last), so one pass over the sorted rows, not
+    two (-50 ms for 50k buildings)."""
     cols = ", ".join(f"st.{c.name}" for c in target.columns)
     return f"""
 CREATE TEMP TABLE {CHECKED} ON COMMIT DROP AS
@@ -57,9 +59,8 @@ SELECT s.*, v.invalid_reason, f.geom_final,
                 THEN 'invalid geometry that cannot be repaired into a {target.expected}: ' || v.invalid_reason
                 ELSE 'expected {target.expected}, got ' || GeometryType(s.geom) END END) AS problem
 FROM (SELECT st.row, st.layer, st.source_id, ST_SetSRID(st.geom, %(srid)s) AS geom, st.tags, {cols},
-             min(st.row) OVER (PARTITION BY st.source_id) AS first_row,
-             row_number() OVER (PARTITION BY st.source_id ORDER BY st.row) AS dup_rank
-      FROM {STAGE} st) s
+             first_value(st.row) OVER w AS first_row, row_number() OVER w AS dup_rank
+      FROM {STAGE} st WINDOW w AS (PARTITION BY st.source_id ORDER BY st.row)) s
 CROSS JOIN LATERAL (
     SELECT CASE
         WHEN s.geom IS NULL OR ST_IsEmpty(s.geom) THEN 'empty or missing geometry'
@@ -91,9 +92,19 @@ def issues_sql() -> str:
     )
 
 
-def upsert_sql(target: Target) -> str:
+def new_source_sql(target: Target) -> str:
+    """True when the target holds no row of the source yet (a first load). Params: source."""
+    return f"SELECT NOT EXISTS (SELECT 1 FROM {target.table} WHERE source = %(source)s)"
+
+
+def upsert_sql(target: Target, *, plain: bool = False) -> str:
     """Insert new rows, update changed ones, leave identical ones alone. Params: source, run.
-    Returns one row: (created, updated, eligible)."""
+    Returns one row: (created, updated, eligible); the plain INSERT returns nothing (its row count is all).
+
+    `plain`: only for a source with no stored rows (new_source_sql), when no row can conflict (the check
+    rejected the file's duplicate ids): a plain INSERT, which skips the speculative insertion and the
+    RETURNING of ON CONFLICT (0.8 s instead of 1.05 for 50k buildings). The caller runs it in a savepoint
+    and falls back to the upsert if a concurrent load stored the same keys meanwhile."""
     insert_cols = ["source", "source_id", "import_run_id", "tags", "created_at", "updated_at", "geom"]
     select_exprs = [
         "%(source)s",
@@ -130,6 +141,12 @@ def upsert_sql(target: Target) -> str:
     changed = (
         f"({', '.join('t.' + c for c in compare)}) IS DISTINCT FROM ({', '.join('EXCLUDED.' + c for c in compare)})"
     )
+    if plain:
+        return f"""
+INSERT INTO {target.table} ({", ".join(insert_cols)})
+SELECT {", ".join(select_exprs)} FROM {CHECKED} c{joins}
+WHERE c.problem IS NULL
+"""
     return f"""
 WITH up AS (
     INSERT INTO {target.table} AS t ({", ".join(insert_cols)})
