@@ -6,9 +6,10 @@ transaction:
 COPY the valid ones into a staging table, INSERT them into the partitioned readings table with ON CONFLICT
 DO NOTHING (a reading delivered twice is stored once), update the latest values and queue the rows actually
 inserted for the rollups, and write the quarantine rows. Only after the commit does the caller acknowledge
-the messages (MQTT) and does anything get published to browsers. fold_rollups() then moves the queued
-readings into the 1 min / 15 min / 1 h rollups (the MQTT worker every second, HTTP ingest after each
-request)."""
+the messages (MQTT) or answer the request (HTTP), and does anything get published to browsers.
+fold_rollups() then moves the queued readings into the 1 min / 15 min / 1 h rollups and queues their sensors
+for the alert evaluation (take_alert_sensors()): the MQTT ingest worker's maintenance thread does both every
+second or so for whatever was stored, over MQTT or HTTP (docs/ingest.md, "Upkeep")."""
 
 from __future__ import annotations
 
@@ -246,7 +247,8 @@ def fold_rollups(*, wait: bool = False) -> int | None:
     number of rollup rows written. If another process is folding right now: wait for it and fold what is left
     (wait=True: the caller's own readings are in the rollups when this returns), or return None at once (the
     MQTT worker: it folds again a second later). The per-district rows of the hours it touched are
-    recomputed in the same transaction (district_rollups.py).
+    recomputed in the same transaction (district_rollups.py), and the sensors folded are queued for the
+    alert evaluation (take_alert_sensors()), whoever stored their readings.
     Readings of one sensor that arrived together land in one rollup row: the fuller the queue (a backlog
     after an outage), the fewer rows per reading."""
     with transaction.atomic(), connection.cursor() as cursor:
@@ -258,9 +260,31 @@ def fold_rollups(*, wait: bool = False) -> int | None:
                 return None
         cursor.execute(_FOLD_SQL)
         written, sensors, hours = cursor.fetchone()
-        if sensors:
+        if sensors:  # every reading folded has a 1 h row: these are all the sensors folded
             refresh_district_rollups(sensor_ids=sensors, hours=hours)
+            cursor.execute(_QUEUE_ALERTS_SQL, [sensors])
         return int(written)
+
+
+_QUEUE_ALERTS_SQL = (
+    "INSERT INTO telemetry_pending_alert (sensor_id) SELECT unnest(%s::bigint[]) ON CONFLICT (sensor_id) DO NOTHING"
+)
+
+
+def queue_alert_sensors(sensor_ids: Iterable[int]) -> None:
+    """Queue sensors for the alert evaluation (the fold does it for what it folds; this puts back sensors
+    whose evaluation failed)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_QUEUE_ALERTS_SQL, [sorted(sensor_ids)])
+
+
+def take_alert_sensors() -> set[int]:
+    """The sensors folded since the last call (by any process), removed from the queue: whoever takes them
+    evaluates their alerts. Committed at once (its own transaction unless the caller has one), so two takers
+    never get the same sensor."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM telemetry_pending_alert RETURNING sensor_id")
+        return {s for (s,) in cursor.fetchall()}
 
 
 def _copy_text(candidates: Sequence[_Candidate]) -> str:

@@ -35,7 +35,7 @@ from .gate import payload_text
 from .ingest import IncomingReading, IngestResult, ensure_partitions, fold_rollups, ingest
 from .models import QuarantinedReading, QuarantineReason
 from .payloads import pg_text
-from .services import after_ingest, evaluate_alerts
+from .services import after_ingest, evaluate_pending_alerts
 
 log = logging.getLogger(__name__)
 TOPIC = "citytwin/v1/sensors/+/readings"
@@ -109,10 +109,7 @@ class IngestWorker:
         self.arrived = threading.Event()
         self.stop_event = threading.Event()
         self.stats = WorkerStats()
-        self.alert_sensors: set[int] = set()
         self.alerts_at = 0.0
-        self.unfolded = True  # fold whatever an earlier run left queued
-        self.lock = threading.Lock()
         self.client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False, manual_ack=True
         )
@@ -178,11 +175,7 @@ class IngestWorker:
         else:
             return  # stopping: nothing acknowledged, the broker redelivers
         ack_batch(self.client, messages)  # only now, after the commit, and before anything slower
-        after_ingest(result, evaluate=False)
-        with self.lock:  # for the maintenance thread: fold these, then evaluate alerts for their sensors
-            self.alert_sensors |= {r.sensor_id for r in result.stored}
-            if result.stored:
-                self.unfolded = True
+        after_ingest(result)  # the maintenance thread folds these and evaluates their alerts
         self.stats.batches += 1
         self.stats.received += len(messages)
         self.stats.stored += len(result.stored)
@@ -190,9 +183,11 @@ class IngestWorker:
 
     def _maintain_forever(self) -> None:
         """The maintenance thread, with its own database connection, so that neither holds up the ingest
-        loop: every FOLD_EVERY_S it folds the stored readings into the rollups (many readings per rollup row
-        when they arrive fast), and every ALERT_EVERY_S it evaluates alerts for the sensors seen since the last
-        time (rules look at minutes of data; evaluating after every batch was 80 % of the worker's time)."""
+        loop. It keeps up after ALL ingest, not only this worker's: HTTP ingest leaves the fold and the alerts
+        to it. Every FOLD_EVERY_S it folds whatever readings are queued into the rollups (many readings per
+        rollup row when they arrive fast), and every ALERT_EVERY_S it evaluates alerts for the sensors the
+        folds queued since the last time (rules look at minutes of data; evaluating after every batch was
+        80 % of the worker's time)."""
         try:
             while not self.stop_event.wait(FOLD_EVERY_S):
                 self._maintain()
@@ -200,36 +195,25 @@ class IngestWorker:
             connection.close()  # this thread's connection
 
     def _maintain(self) -> None:
-        with self.lock:
-            unfolded, self.unfolded = self.unfolded, False
-        if unfolded:
-            try:
-                if fold_rollups() is None:  # another process held the lock: again next time
-                    with self.lock:
-                        self.unfolded = True
-            except (OperationalError, InterfaceError):
-                log.warning("could not fold rollups (database unavailable); trying again")
-                connection.close()
-                with self.lock:
-                    self.unfolded = True
-                return
-            except Exception:  # noqa: BLE001 - the readings stay queued; ingest goes on
-                log.exception("folding rollups failed")
-                with self.lock:
-                    self.unfolded = True
-                return
+        try:
+            # None: another process is folding right now; it queues the alerts of what it folds.
+            fold_rollups()
+        except (OperationalError, InterfaceError):
+            log.warning("could not fold rollups (database unavailable); trying again")
+            connection.close()
+            return
+        except Exception:  # noqa: BLE001 - the readings stay queued; ingest goes on
+            log.exception("folding rollups failed")
+            return
         now = time.monotonic()
         if now - self.alerts_at < ALERT_EVERY_S:
             return
-        with self.lock:
-            sensors, self.alert_sensors = self.alert_sensors, set()
         self.alerts_at = now
-        if sensors:
-            try:
-                evaluate_alerts(sensor_ids=sensors)
-            except Exception:  # noqa: BLE001 - alerting must never stop ingest
-                log.exception("alert evaluation failed")
-                connection.close()
+        try:
+            evaluate_pending_alerts()
+        except Exception:  # noqa: BLE001 - alerting must never stop ingest; the sensors stay queued
+            log.exception("alert evaluation failed")
+            connection.close()
 
     def _store_one_by_one(self, batch: list[IncomingReading]) -> IngestResult:
         total = IngestResult(received=len(batch))

@@ -1,5 +1,6 @@
-"""Telemetry actions: ingest a batch (then publish and evaluate alerts, after the commit), acknowledge an
-alert. Views, the MQTT worker and the demo feed call these; nothing else writes telemetry."""
+"""Telemetry actions: ingest a batch (then publish, after the commit), keep the rollups and alerts up to
+date behind it (the upkeep), acknowledge an alert. Views, the MQTT worker and the demo feed call these;
+nothing else writes telemetry."""
 
 from __future__ import annotations
 
@@ -17,7 +18,15 @@ from apps.accounts.permissions import role_of
 from apps.streaming.publish import publish
 
 from .catalog import HEADLINE
-from .ingest import IncomingReading, IngestResult, StoredReading, fold_rollups, ingest
+from .ingest import (
+    IncomingReading,
+    IngestResult,
+    StoredReading,
+    fold_rollups,
+    ingest,
+    queue_alert_sensors,
+    take_alert_sensors,
+)
 from .models import Alert, AlertEvent, AlertKind, AlertRule, Comparison
 from .selectors import alert_item
 from .topics import ALERTS_GROUP, READINGS_GROUP
@@ -43,31 +52,42 @@ def reading_item(r: StoredReading) -> dict[str, Any]:
 def ingest_readings(
     batch: Sequence[IncomingReading], *, now: datetime | None = None, evaluate: bool = True
 ) -> IngestResult:
-    """Store a batch (ingest() commits), fold it into the rollups, then stream what was stored and evaluate
-    alerts for its sensors."""
+    """Store a batch (ingest() commits), fold it into the rollups, stream what was stored and evaluate alerts
+    for its sensors (and any others the fold queued), all before returning: for the demo feed and imports,
+    whose readings are in the rollups and alerts when this returns. HTTP ingest does not wait for the fold
+    and the alerts (ingest_http_items())."""
     result = ingest(batch, now=now)
     if result.stored:
         fold_rollups(wait=True)
-    after_ingest(result, evaluate=evaluate)
+    after_ingest(result)
+    if evaluate and result.stored:
+        try:
+            evaluate_pending_alerts(also={r.sensor_id for r in result.stored})
+        except Exception:  # noqa: BLE001 - alerting must not stop ingest
+            log.exception("alert evaluation failed")
     return result
 
 
 def ingest_http_items(items: Sequence[object], *, user: Any, now: datetime | None = None) -> IngestResult:
     """HTTP ingest: `items` as parsed from the request body (apps/telemetry/api/parsers.py), each naming its
     sensor. An ingest account may post for any sensor; a device account (username = sensor code) only for
-    its own."""
+    its own. Answers once the batch is committed (its latest values included): the rollups and the alerts
+    follow within a few seconds, done by the upkeep (fold_rollups(), evaluate_pending_alerts()) in the MQTT
+    ingest worker or the Celery beat safety net; folding and evaluating in the request was two thirds of it."""
     now = now or timezone.now()
     allowed = frozenset({user.username}) if role_of(user) == Role.DEVICE else None
     batch = [
         IncomingReading(source="http", sensor_code=None, payload=item, received_at=now, allowed_codes=allowed)
         for item in items
     ]
-    return ingest_readings(batch, now=now)
+    result = ingest(batch, now=now)
+    after_ingest(result)
+    return result
 
 
-def after_ingest(result: IngestResult, *, evaluate: bool = True) -> None:
-    """What follows a committed batch: stream the newest reading per sensor, evaluate alerts. Best-effort:
-    a failure here never loses a stored reading (browsers resync; alerts are evaluated on the next batch)."""
+def after_ingest(result: IngestResult) -> None:
+    """What follows a committed batch at once: stream the newest reading per sensor. Best-effort: a failure
+    here never loses a stored reading (browsers resync)."""
     if result.stored:
         # Only the newest reading per sensor matters to a live map.
         newest: dict[str, StoredReading] = {}
@@ -78,11 +98,30 @@ def after_ingest(result: IngestResult, *, evaluate: bool = True) -> None:
             publish(READINGS_GROUP, "readings", [reading_item(r) for r in newest.values()])
         except Exception:  # noqa: BLE001 - Redis down: browsers resync later; the data is safe
             log.warning("could not publish %d readings", len(newest), exc_info=True)
-        if evaluate:
-            try:
-                evaluate_alerts(sensor_ids={r.sensor_id for r in result.stored})
-            except Exception:  # noqa: BLE001 - alerting must not stop ingest
-                log.exception("alert evaluation failed")
+
+
+def evaluate_pending_alerts(*, also: set[int] | None = None, now: datetime | None = None) -> list[Alert]:
+    """Evaluate alerts for the sensors the fold queued since the last evaluation (whoever stored and folded
+    their readings), plus `also`. If the evaluation fails, the sensors are queued again (then it raises)."""
+    ids = take_alert_sensors() | (also or set())
+    if not ids:
+        return []
+    try:
+        return evaluate_alerts(sensor_ids=ids, now=now)
+    except Exception:
+        try:
+            queue_alert_sensors(ids)
+        except Exception:  # noqa: BLE001 - the database is gone: evaluated again with their next readings
+            log.warning("could not queue %d sensors for the alerts again", len(ids), exc_info=True)
+        raise
+
+
+def telemetry_upkeep() -> tuple[int | None, int]:
+    """Fold what is queued and evaluate the alerts it queued: (rollup rows written, None if another process
+    was folding; alerts opened or resolved). The MQTT worker does this every second or so; the Celery beat
+    safety net (tasks.py) calls it for deployments or outages without a worker."""
+    written = fold_rollups()
+    return written, len(evaluate_pending_alerts())
 
 
 # --- alerts -------------------------------------------------------------------------------------------

@@ -251,6 +251,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # with the worker (`celery worker -B` in bin/run; one beat per deployment, docs/deployment.md).
 CELERY_BEAT_SCHEDULE = {
     "requeue-stalled-jobs": {"task": "jobs.requeue_stalled", "schedule": float(env_int("CITYTWIN_JOB_SWEEP_S", 30))},
+    # The ingest upkeep's safety net: the MQTT ingest worker folds and evaluates alerts every second or so;
+    # this catches up where it is not running (apps/telemetry/tasks.py, docs/ingest.md).
+    "telemetry-upkeep": {"task": "telemetry.upkeep", "schedule": float(env_int("CITYTWIN_TELEMETRY_UPKEEP_S", 60))},
 }
 
 # Vector tiles: browsers may cache public tiles this long; tiles depending on the role are private.
