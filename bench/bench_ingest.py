@@ -30,7 +30,10 @@ a) MQTT. Ours: `manage.py run_ingest --url mqtt://127.0.0.1:<port> --client-id b
    of the same readings (wall clock of the psql command).
 b) HTTP. Ours: POST batches of 1,000 readings (JSON list) to /api/ingest/readings/ on the real server
    (uvicorn city.asgi, 1 worker) with an ingest account's token, C concurrent keep-alive clients (threads);
-   rate = rows stored / (last answer - first request); same cut-off. Baseline: the same COPY.
+   rate = rows stored / (last answer - first request); same cut-off. Baseline: the same COPY. An ingest
+   worker (with its own private broker, no publishers) runs alongside, as in a deployment: it does the
+   upkeep of HTTP ingest (fold, alerts); the round prints how long after the last answer the rollups were
+   complete.
 c) Latency. One publisher at a steady R readings/s (default 100/s and 1,000/s, 10 s each; stack broker
    config) puts its send time into `seq` (integer microseconds since the epoch); a poller selects new rows
    every 10 ms and records when each seq first appears: latency = first seen - sent (same machine, same
@@ -43,9 +46,10 @@ write SQL, and a cProfile of the worker follow.
 
 d) One reading per message against the minimal subscriber (bench/ingest_passes.py), live and draining a
    pre-filled broker; --only mqtt1 runs just this. --only scale: 1 worker vs 2 on a shared subscription.
+   --only http, --only arrays: just the COPY baseline against HTTP batches or MQTT arrays of 50, alternating.
 
     .venv/bin/python bench/bench_ingest.py [--rounds 3] [--readings 100000] [--max-seconds 60] [--profile]
-                                           [--only all|mqtt1|scale]
+                                           [--only all|mqtt1|scale|http|arrays]
 """
 
 from __future__ import annotations
@@ -246,7 +250,7 @@ class Cleaner:
 
     def sql(self) -> str:
         return (
-            f"TRUNCATE {', '.join(self.partitions)}; DELETE FROM telemetry_pending_rollup / telemetry_rollup / "
+            f"TRUNCATE {', '.join(self.partitions)}; DELETE FROM telemetry_pending_rollup / pending_alert / telemetry_rollup / "
             "telemetry_latest / "
             "telemetry_alert WHERE sensor_id = ANY(<benchmark sensors>); DELETE FROM telemetry_quarantinedreading "
             f"WHERE sensor_code LIKE '{PREFIX}-%'; VACUUM telemetry_rollup, telemetry_latest"
@@ -264,6 +268,8 @@ class Cleaner:
             else:
                 c.execute(f"TRUNCATE {part}")  # type: ignore[attr-defined]
         c.execute("DELETE FROM telemetry_pending_rollup WHERE sensor_id = ANY(%s)", [self.ids])  # type: ignore[attr-defined]
+        if c.execute("SELECT to_regclass('telemetry_pending_alert') IS NOT NULL").fetchone()[0]:  # type: ignore[attr-defined]
+            c.execute("DELETE FROM telemetry_pending_alert WHERE sensor_id = ANY(%s)", [self.ids])  # type: ignore[attr-defined]
         c.execute("DELETE FROM telemetry_rollup WHERE sensor_id = ANY(%s)", [self.ids])  # type: ignore[attr-defined]
         c.execute("DELETE FROM telemetry_latest WHERE sensor_id = ANY(%s)", [self.ids])  # type: ignore[attr-defined]
         c.execute(  # type: ignore[attr-defined]
@@ -497,7 +503,33 @@ def mqtt_text(m: dict) -> str:
     )
 
 
-def run_http(cleaner: Cleaner, port: int, token: str, batches: list[bytes], clients: int, max_seconds: float) -> dict:
+def run_http(
+    cleaner: Cleaner, conn: object, port: int, token: str, batches: list[bytes], clients: int, max_seconds: float
+) -> dict:
+    """The HTTP clients, with an ingest worker running for the upkeep (HTTP ingest leaves the fold and the
+    alerts to it, where the code does; before, the request did them itself and the worker idles)."""
+    with Broker() as broker:
+        worker = bl.Background(
+            worker_command(broker.port, f"bench-upkeep-{os.getpid()}"),
+            env=bl.django_env(),
+            log_name="ingest_upkeep_worker.log",
+            grace=60,
+        )
+        with worker:
+            wait_worker_ready(conn, broker.port, worker)
+            cleaner()
+            res = _http_clients(cleaner, port, token, batches, clients, max_seconds)
+            t_answered = time.time()
+            while cleaner.pending() and time.time() - t_answered < 120:
+                time.sleep(0.05)
+            res["fold_lag"] = time.time() - t_answered
+            worker.stop()
+    return res
+
+
+def _http_clients(
+    cleaner: Cleaner, port: int, token: str, batches: list[bytes], clients: int, max_seconds: float
+) -> dict:
     lock = threading.Lock()
     deadline = time.time() + max_seconds
     queue = list(range(len(batches)))
@@ -910,6 +942,47 @@ def stage_breakdown(cleaner: Cleaner, rows: list[tuple], size: int = 2000) -> No
     cleaner()
 
 
+def against_copy(
+    args: argparse.Namespace,
+    conn: object,
+    poll_conn: object,
+    cleaner: Cleaner,
+    paths: dict[str, Path],
+    batches: list[bytes],
+    token: str,
+    n: int,
+) -> None:
+    """--only http / arrays: rounds alternating the COPY baseline with one of ours (HTTP batches, or MQTT
+    gateway messages of GATEWAY_BATCH readings), nothing else."""
+    copies: list[float] = []
+    ours: list[float] = []
+    label = "HTTP ingest" if args.only == "http" else f"MQTT arrays of {GATEWAY_BATCH}"
+    print(f"\nRounds (COPY, {label}):")
+    with bl.Server("ingest_server.log") as server:
+        for r in range(1, args.rounds + 1):
+            cleaner()
+            t_copy = run_copy(cleaner, paths["csv"], n)
+            copies.append(n / t_copy)
+            cleaner()
+            if args.only == "http":
+                h = run_http(cleaner, conn, server.port, token, batches, args.clients, args.max_seconds)
+                text = (
+                    f"{h['rate']:8,.0f} rows/s ({h['stored']:,} stored in {h['seconds']:.1f} s; {h['requests']} "
+                    f"requests, {bl.lat_text(h['latencies_ms'])} each; rollups complete {h['fold_lag']:.1f} s "
+                    "after the last answer)"
+                )
+            else:
+                h = run_mqtt(
+                    cleaner, conn, poll_conn, paths["mqtt"], n, args.publishers, args.max_seconds,
+                    per_message=GATEWAY_BATCH,
+                )  # fmt: skip
+                text = mqtt_text(h)
+            ours.append(h["rate"])
+            print(f"  round {r}: COPY {n / t_copy:9,.0f} rows/s; {label} {text}")
+    goal = HTTP_GOAL if args.only == "http" else MQTT_GOAL
+    print(bl.ratio_line(f"{label} (medians over {args.rounds} rounds)", bl.median(ours), bl.median(copies), goal))
+
+
 # ---------------------------------------------------------------------------------------------------- main
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] in ("publish", "pace"):
@@ -957,10 +1030,11 @@ def main() -> None:
     ap.add_argument("--profile", action="store_true", help="profile ours even if it meets the goal")
     ap.add_argument(
         "--only",
-        choices=["all", "mqtt1", "scale"],
+        choices=["all", "mqtt1", "scale", "http", "arrays"],
         default="all",
         help="mqtt1: only one reading per message, ours vs the minimal subscriber, live and draining; "
-        "scale: only 1 vs 2 workers on a shared subscription",
+        "scale: only 1 vs 2 workers on a shared subscription; http / arrays: only the COPY baseline and HTTP "
+        "batches / MQTT arrays of 50, alternating",
     )
     args = ap.parse_args()
 
@@ -1018,6 +1092,10 @@ def main() -> None:
     print(f"Before each round (untimed): {cleaner.sql()}")
 
     bl.raise_nofile(4096)
+    if args.only in ("http", "arrays"):
+        against_copy(args, conn, poll_conn, cleaner, paths, batches, token, n)
+        cleaner()
+        return
     if args.only != "all":
         compare = subscriber_rounds if args.only == "mqtt1" else scale_rounds
         compare(args, conn, poll_conn, cleaner, paths["mqtt"], n)
@@ -1070,7 +1148,7 @@ def main() -> None:
             )
             arrays.append(a)
             cleaner()
-            h = run_http(cleaner, server.port, token, batches, args.clients, args.max_seconds)
+            h = run_http(cleaner, conn, server.port, token, batches, args.clients, args.max_seconds)
             https.append(h)
             hdone = "all" if h["complete"] else f"time limit: {h['stored']:,} of {n:,}"
             print(f"  round {r}: COPY {t_copy:5.2f} s {n / t_copy:9,.0f} rows/s")
@@ -1078,7 +1156,8 @@ def main() -> None:
             print(f"           MQTT arrays of {GATEWAY_BATCH} {mqtt_text(a)}")
             print(
                 f"           HTTP {h['rate']:8,.0f} rows/s ({hdone} stored in {h['seconds']:.1f} s; "
-                f"{h['requests']} requests, {bl.lat_text(h['latencies_ms'])} each)"
+                f"{h['requests']} requests, {bl.lat_text(h['latencies_ms'])} each; "
+                f"rollups complete {h['fold_lag']:.1f} s after the last answer)"
             )
 
         print("\nMQTT, one round per broker configuration (the worker's speed with the broker's share changed):")

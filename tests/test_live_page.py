@@ -238,7 +238,7 @@ def city_feed(live_sensors, operator_login, django_db_blocker) -> Iterator[dict[
         # Stream what was stored, as the ingest worker and alert evaluation do after their commits: a server
         # keeps a topic's snapshot for sockets opening within snapshot_ttl_s of an earlier one (an earlier
         # test's) and keeps it current only with published batches.
-        after_ingest(result, evaluate=False)
+        after_ingest(result)
         stream_publish(
             ALERTS_GROUP,
             "alerts",
