@@ -70,9 +70,7 @@ def test_the_ingest_workers_maintenance_does_the_upkeep_of_http_ingest(api_as, a
     assert Alert.objects.filter(sensor=aq, rule__name=RULE, resolved_at__isnull=True).count() == 1
 
 
-def test_a_failed_alert_evaluation_queues_its_sensors_again(
-    api_as, aq, monkeypatch: pytest.MonkeyPatch
-) -> None:  # noqa: ANN001
+def test_a_failed_alert_evaluation_queues_its_sensors_again(api_as, aq, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
     post(api_as, polluted_minutes("up-aq-1"))
     services.fold_rollups()
 
