@@ -11,7 +11,14 @@ Only the common case is answered here: a live session of the database engine who
 against the current secret, naming an active user through a ModelBackend. Anything else (no such session,
 expired, another session engine or backend, an unverified hash, whose handling may flush the session or cycle
 its key, an inactive user, the database unreachable from here) goes to Django's lookup in a thread, which
-decides exactly as for an HTTP request."""
+decides exactly as for an HTTP request.
+
+A key seen before costs one round trip, not two: the session row and the user row its data named last time
+come back in one statement, and the user row counts only if the data (read in the same statement) still
+names that user. Nothing about who a session names is kept between lookups: a role change, a deactivation or
+a logout shows in the very next one. What is kept is pure arithmetic on values read each time: the decoded
+session data by its signed text (same text and secrets, same result) and the auth hash by the password field
+it is computed from."""
 
 from __future__ import annotations
 
@@ -23,6 +30,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model, load_backend
 from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.sessions.backends.db import SessionStore as DbSessionStore
 from django.core.exceptions import ValidationError
 from django.db import close_old_connections, connection
@@ -39,6 +47,19 @@ from .identity import user_of_session_key
 log = logging.getLogger(__name__)
 _pools: dict[asyncio.AbstractEventLoop, AsyncConnectionPool[AsyncConnection[Any]]] = {}
 _locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
+# Bounded memo tables (oldest entry out first). Each maps inputs to what Django's own code computes from them.
+MEMO_SIZE = 4096
+_decoded: dict[tuple[Any, ...], dict[str, Any]] = {}  # (signed data, secrets, serializer) -> decoded data
+_auth_hashes: dict[tuple[str, str], str] = {}  # (password field, secret) -> session auth hash
+# session key -> the user id its data named when last read: a guess that saves a round trip, never trusted
+_named: dict[str, Any] = {}
+_answering: dict[tuple[str, tuple[str, ...]], bool] = {}  # (engine, backends) -> _answers_here()
+
+
+def _remember(table: dict[Any, Any], key: Any, value: Any) -> None:
+    if len(table) >= MEMO_SIZE:
+        del table[next(iter(table))]
+    table[key] = value
 
 
 def _user_of_session_key_released(session_key: str) -> Any:
@@ -80,14 +101,40 @@ async def _pool() -> AsyncConnectionPool[AsyncConnection[Any]]:
 
 def _answers_here() -> bool:
     """The session engine and every auth backend are the ones whose reads this module repeats."""
-    engine = import_string(f"{settings.SESSION_ENGINE}.SessionStore")
-    if engine is not DbSessionStore:
-        return False
-    for path in settings.AUTHENTICATION_BACKENDS:
-        backend = import_string(path)
-        if not issubclass(backend, ModelBackend) or backend.get_user is not ModelBackend.get_user:
-            return False
-    return True
+    key = (settings.SESSION_ENGINE, tuple(settings.AUTHENTICATION_BACKENDS))
+    answer = _answering.get(key)
+    if answer is None:
+        answer = import_string(f"{key[0]}.SessionStore") is DbSessionStore and all(
+            issubclass(backend, ModelBackend) and backend.get_user is ModelBackend.get_user
+            for backend in map(import_string, key[1])
+        )
+        _remember(_answering, key, answer)
+    return answer
+
+
+def _decode(session_key: str, data: str) -> dict[str, Any]:
+    """DbSessionStore.decode (signature, salt, serializer), remembered by the signed text: the result depends on
+    nothing else but the secrets and the serializer, which are part of the key. A failure is not remembered."""
+    key = (data, settings.SECRET_KEY, tuple(settings.SECRET_KEY_FALLBACKS), settings.SESSION_SERIALIZER)
+    session = _decoded.get(key)
+    if session is None:
+        session = DbSessionStore(session_key=session_key).decode(data)  # {} when the signature fails
+        if session:
+            _remember(_decoded, key, session)
+    return session
+
+
+def _auth_hash(user: Any) -> str:
+    """user.get_session_auth_hash(), remembered by the password field and secret it is an HMAC of (Django's
+    own method only; a model that overrides it is asked every time)."""
+    if type(user).get_session_auth_hash is not AbstractBaseUser.get_session_auth_hash:
+        return str(user.get_session_auth_hash())
+    key = (str(user.password), str(settings.SECRET_KEY))
+    value = _auth_hashes.get(key)
+    if value is None:
+        value = user.get_session_auth_hash()
+        _remember(_auth_hashes, key, value)
+    return value
 
 
 async def _verified_user(session_key: str) -> Any:
@@ -95,16 +142,28 @@ async def _verified_user(session_key: str) -> Any:
     from django.contrib.sessions.models import Session
 
     user_model = get_user_model()
+    fields = user_model._meta.concrete_fields
+    columns = ", ".join(f'u."{field.column}"' for field in fields)
+    pk_column = user_model._meta.pk.column  # type: ignore[union-attr]
+    pk_index = 1 + [field.column for field in fields].index(pk_column)
+    session_sql = f'SELECT session_data FROM "{Session._meta.db_table}" WHERE session_key = %s AND expire_date > %s'
+    guess = _named.get(session_key)
     pool = await _pool()
     async with pool.connection() as conn:
-        cur = await conn.execute(
-            f'SELECT session_data FROM "{Session._meta.db_table}" WHERE session_key = %s AND expire_date > %s',
-            (session_key, timezone.now()),
-        )
+        if guess is None:
+            cur = await conn.execute(session_sql, (session_key, timezone.now()))
+        else:  # the user row the data named last time, in the same round trip (checked below)
+            cur = await conn.execute(
+                f'SELECT s.session_data, {columns} FROM "{Session._meta.db_table}" s '
+                f'LEFT JOIN "{user_model._meta.db_table}" u ON u."{pk_column}" = %s '
+                "WHERE s.session_key = %s AND s.expire_date > %s",
+                (guess, session_key, timezone.now()),
+            )
         row = await cur.fetchone()
         if row is None:
+            _named.pop(session_key, None)
             return None
-        session = DbSessionStore(session_key=session_key).decode(row[0])  # {} when the signature fails
+        session = _decode(session_key, row[0])
         try:
             user_id = user_model._meta.pk.to_python(session[SESSION_KEY])  # type: ignore[union-attr]
             backend_path = session[BACKEND_SESSION_KEY]
@@ -112,20 +171,21 @@ async def _verified_user(session_key: str) -> Any:
             return None
         if backend_path not in settings.AUTHENTICATION_BACKENDS:
             return None
-        fields = user_model._meta.concrete_fields
-        columns = ", ".join(f'"{field.column}"' for field in fields)
-        pk_column = user_model._meta.pk.column  # type: ignore[union-attr]
-        cur = await conn.execute(
-            f'SELECT {columns} FROM "{user_model._meta.db_table}" WHERE "{pk_column}" = %s', (user_id,)
-        )
-        values = await cur.fetchone()
+        if guess is not None and user_id == guess:
+            values = None if row[pk_index] is None else row[1:]  # a NULL primary key: no such user
+        else:
+            cur = await conn.execute(
+                f'SELECT {columns} FROM "{user_model._meta.db_table}" u WHERE u."{pk_column}" = %s', (user_id,)
+            )
+            values = await cur.fetchone()
+            _remember(_named, session_key, user_id)
     if values is None:
         return None
     user = user_model.from_db("default", [field.attname for field in fields], list(values))
     if not load_backend(backend_path).user_can_authenticate(user):  # type: ignore[attr-defined]
         return None
     session_hash = session.get(HASH_SESSION_KEY)
-    if not session_hash or not constant_time_compare(session_hash, user.get_session_auth_hash()):
+    if not session_hash or not constant_time_compare(session_hash, _auth_hash(user)):
         return None
     return user
 
