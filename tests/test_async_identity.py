@@ -169,3 +169,29 @@ async def test_a_session_whose_data_now_names_another_user_names_that_user() -> 
     finally:
         await _close_pools()
     assert _who(mine) == _who(django) == (second.pk, True, Role.PLANNER)
+
+
+async def test_lookups_made_together_each_name_their_own_sessions_user() -> None:
+    """Concurrent lookups share round trips (apps/core/read_batcher.py): each still gets its own session's
+    answer, whatever state the others' sessions are in."""
+    live = [await sync_to_async(_signed_in)(f"aid-many-{i}", role=role) for i, role in enumerate(Role.values[:4])]
+    _, logged_out = await sync_to_async(_signed_in)("aid-many-out")
+    gone, deactivated = await sync_to_async(_signed_in)("aid-many-off")
+
+    def change() -> None:
+        Session.objects.filter(session_key=logged_out).delete()
+        User.objects.filter(pk=gone.pk).update(is_active=False)
+
+    await sync_to_async(change)()
+    keys = [key for _, key in live] + [logged_out, deactivated, "no-such-session-key-0123456789"]
+    try:
+        for _ in range(2):  # first sight of each key, then the one-round-trip path
+            found = await asyncio.gather(*(async_identity.auser_of_session_key(key) for key in keys * 3))
+            assert [_who(user) for user in found] == [
+                *[(user.pk, True, user.role) for user, _ in live],
+                (None, False, ""),
+                (None, False, ""),
+                (None, False, ""),
+            ] * 3
+    finally:
+        await _close_pools()
