@@ -118,3 +118,80 @@ async def test_no_key_and_an_unknown_key() -> None:
         assert unknown is not None and not unknown.is_authenticated
     finally:
         await _close_pools()
+
+
+@pytest.mark.parametrize("change", ["deactivated", "password_changed", "logged_out", "expired", "forged", "role"])
+async def test_a_session_read_before_reads_its_change_at_the_next_lookup(change: str) -> None:
+    """A key looked up before takes the one-round-trip path (the user it named last time, read with the
+    session row): what changed since shows at once, as Django's own lookup shows it."""
+    user, key = await sync_to_async(_signed_in)(f"aid-again-{change}")
+
+    def apply() -> None:
+        if change == "deactivated":
+            User.objects.filter(pk=user.pk).update(is_active=False)
+        elif change == "password_changed":
+            user.set_password("another-password-456")
+            user.save()
+        elif change == "logged_out":
+            Session.objects.filter(session_key=key).delete()
+        elif change == "expired":
+            Session.objects.filter(session_key=key).update(expire_date="2000-01-01T00:00:00Z")
+        elif change == "forged":
+            Session.objects.filter(session_key=key).update(session_data="not-signed-by-us")
+        else:
+            User.objects.filter(pk=user.pk).update(role=Role.GIS_STAFF)
+
+    try:
+        for _ in range(2):
+            assert _who(await async_identity.auser_of_session_key(key)) == (user.pk, True, Role.OPERATOR)
+        await sync_to_async(apply)()
+        mine = await async_identity.auser_of_session_key(key)
+        django = await sync_to_async(async_identity._user_of_session_key_released, thread_sensitive=False)(key)
+    finally:
+        await _close_pools()
+    assert _who(mine) == _who(django)
+    assert _who(mine) == ((user.pk, True, Role.GIS_STAFF) if change == "role" else (None, False, ""))
+
+
+async def test_a_session_whose_data_now_names_another_user_names_that_user() -> None:
+    """The user a key named last time is only a guess: the session's data decides."""
+    first, key = await sync_to_async(_signed_in)("aid-first")
+    second, second_key = await sync_to_async(_signed_in)("aid-second", role=Role.PLANNER)
+
+    def give_first_key_the_second_users_data() -> None:
+        data = Session.objects.get(session_key=second_key).session_data
+        Session.objects.filter(session_key=key).update(session_data=data)
+
+    try:
+        assert _who(await async_identity.auser_of_session_key(key)) == (first.pk, True, Role.OPERATOR)
+        await sync_to_async(give_first_key_the_second_users_data)()
+        mine, django = await _both(key)
+    finally:
+        await _close_pools()
+    assert _who(mine) == _who(django) == (second.pk, True, Role.PLANNER)
+
+
+async def test_lookups_made_together_each_name_their_own_sessions_user() -> None:
+    """Concurrent lookups share round trips (apps/core/read_batcher.py): each still gets its own session's
+    answer, whatever state the others' sessions are in."""
+    live = [await sync_to_async(_signed_in)(f"aid-many-{i}", role=role) for i, role in enumerate(Role.values[:4])]
+    _, logged_out = await sync_to_async(_signed_in)("aid-many-out")
+    gone, deactivated = await sync_to_async(_signed_in)("aid-many-off")
+
+    def change() -> None:
+        Session.objects.filter(session_key=logged_out).delete()
+        User.objects.filter(pk=gone.pk).update(is_active=False)
+
+    await sync_to_async(change)()
+    keys = [key for _, key in live] + [logged_out, deactivated, "no-such-session-key-0123456789"]
+    try:
+        for _ in range(2):  # first sight of each key, then the one-round-trip path
+            found = await asyncio.gather(*(async_identity.auser_of_session_key(key) for key in keys * 3))
+            assert [_who(user) for user in found] == [
+                *[(user.pk, True, user.role) for user, _ in live],
+                (None, False, ""),
+                (None, False, ""),
+                (None, False, ""),
+            ] * 3
+    finally:
+        await _close_pools()

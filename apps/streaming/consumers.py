@@ -51,8 +51,13 @@ class CityConsumer(AsyncJsonWebsocketConsumer):
     # through the process's hub, which subscribes once per topic and once per signed-in user.
     channel_layer_alias = None  # type: ignore[assignment]
     hub: Hub
+    # The writer task starts with the first message that must wait its turn (most go out inline or from one
+    # task per flush: hub.py); the re-check is a timer that starts a task when it fires. A thousand sockets
+    # opening at once so create no task each (bench/bench_fanout.py).
     writer: asyncio.Task[None] | None = None
     rechecker: asyncio.Task[None] | None = None
+    recheck_timer: asyncio.TimerHandle | None = None
+    gone = False
     user_id: int | None = None
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -97,11 +102,10 @@ class CityConsumer(AsyncJsonWebsocketConsumer):
         self.session_key = self.scope.get("session_key")
         await self.accept()
         self.raw_send, self.writable = _server_send(self.base_send)
-        self.writer = asyncio.create_task(self._write_forever())
         # Told when this user's account changes (role, deactivation, logout): see _recheck.
         self.user_id = user.pk
         await self.hub.watch_account(user.pk, self)
-        self.rechecker = asyncio.create_task(self._recheck_forever())
+        self._schedule_recheck()
 
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
         # Channels' own also hops to a thread to close database connections (see dispatch) and leaves
@@ -110,10 +114,13 @@ class CityConsumer(AsyncJsonWebsocketConsumer):
         raise StopConsumer()
 
     async def disconnect(self, code: int) -> None:
+        self.gone = True
         for sub in getattr(self, "subs", {}).values():
             self.hub.remove(sub)
         if self.user_id is not None:
             self.hub.unwatch_account(self.user_id, self)
+        if self.recheck_timer is not None:
+            self.recheck_timer.cancel()
         for task in (self.writer, self.rechecker):
             if task is not None:
                 task.cancel()
@@ -126,16 +133,22 @@ class CityConsumer(AsyncJsonWebsocketConsumer):
         ended = event.get("ended_session")
         await self._recheck(signed_out=bool(ended) and ended == self.session_key)
 
-    async def _recheck_forever(self) -> None:
-        every = conf.recheck_s()
-        while True:
-            await asyncio.sleep(every)
-            try:
-                await self._recheck()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001 - the database is away: keep the socket, try next time
-                log.warning("websocket re-check failed", exc_info=True)
+    def _schedule_recheck(self) -> None:
+        if not self.gone:
+            self.recheck_timer = asyncio.get_running_loop().call_later(conf.recheck_s(), self._start_recheck)
+
+    def _start_recheck(self) -> None:
+        if not self.gone:
+            self.rechecker = asyncio.get_running_loop().create_task(self._recheck_now())
+
+    async def _recheck_now(self) -> None:
+        try:
+            await self._recheck()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - the database is away: keep the socket, try next time
+            log.warning("websocket re-check failed", exc_info=True)
+        self._schedule_recheck()
 
     async def _recheck(self, *, signed_out: bool = False) -> None:
         """Read the session's user again: a socket whose user is gone (logged out, deactivated, now a machine
@@ -175,6 +188,11 @@ class CityConsumer(AsyncJsonWebsocketConsumer):
         self.outbox.append(text)
         if self.busy_since is None:
             self.busy_since = time.monotonic()
+        self._wake_writer()
+
+    def _wake_writer(self) -> None:
+        if self.writer is None and not self.gone:
+            self.writer = asyncio.get_running_loop().create_task(self._write_forever())
         self.wake.set()
 
     async def deliver(self, text: str) -> None:
@@ -203,7 +221,7 @@ class CityConsumer(AsyncJsonWebsocketConsumer):
         finally:
             self.inline = False
         if self.outbox:
-            self.wake.set()  # the writer sends the rest, in order
+            self._wake_writer()  # the writer sends the rest, in order
         else:
             self.busy_since = None
 

@@ -82,6 +82,8 @@ class Hub:
 
     # --- membership --------------------------------------------------------------------------------
     async def _start(self) -> None:
+        if self.channel is not None:
+            return  # started (every socket asks, so without the lock)
         async with self._start_lock:
             if self.channel is None:
                 self.channel = await self.layer.new_channel("hub.")

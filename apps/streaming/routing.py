@@ -49,17 +49,28 @@ def _netloc(origin: Origin) -> str:
     return host if port == DEFAULT_PORTS[scheme] else f"{host}:{port}"
 
 
-def _listed(origin: Origin, allowed: list[str]) -> bool:
+# (allowed origins as configured) -> (the exact origins, the (scheme, ".domain") of each wildcard entry):
+# parsed once, not for every socket that opens (settings can change under tests, hence the key).
+_parsed_lists: dict[tuple[str, ...], tuple[frozenset[Origin], tuple[tuple[str, str], ...]]] = {}
+
+
+def _parsed(allowed: tuple[str, ...]) -> tuple[frozenset[Origin], tuple[tuple[str, str], ...]]:
+    parsed = _parsed_lists.get(allowed)
+    if parsed is None:
+        exact = {parse_origin(entry, strict=False) for entry in allowed if "*" not in entry}
+        wild = [urlsplit(entry) for entry in allowed if "*" in entry]
+        wildcards = tuple((parts.scheme.lower(), parts.netloc.lstrip("*")) for parts in wild)
+        parsed = _parsed_lists[allowed] = (frozenset(o for o in exact if o is not None), wildcards)
+    return parsed
+
+
+def _listed(origin: Origin, allowed: tuple[str, ...]) -> bool:
     """In a list of origins as CSRF_TRUSTED_ORIGINS takes them: exact, or `https://*.example.com` for the
     subdomains of example.com (on that scheme)."""
-    for entry in allowed:
-        if "*" in entry:
-            parts = urlsplit(entry)
-            if parts.scheme.lower() == origin[0] and is_same_domain(_netloc(origin), parts.netloc.lstrip("*")):
-                return True
-        elif parse_origin(entry, strict=False) == origin:
-            return True
-    return False
+    exact, wildcards = _parsed(allowed)
+    if origin in exact:
+        return True
+    return any(scheme == origin[0] and is_same_domain(_netloc(origin), domain) for scheme, domain in wildcards)
 
 
 def served_scheme(scope: dict[str, Any], headers: dict[bytes, bytes]) -> str:
@@ -86,7 +97,7 @@ def origin_allowed(scope: dict[str, Any]) -> bool:
     if origin is None:  # "null" (a sandboxed frame, a file:// page), or not http(s)
         return False
     # 1. Origins allowed by name: other sites of ours, and those Django already trusts for POSTs.
-    if _listed(origin, [*settings.CITYTWIN_WS_ALLOWED_ORIGINS, *settings.CSRF_TRUSTED_ORIGINS]):
+    if _listed(origin, (*settings.CITYTWIN_WS_ALLOWED_ORIGINS, *settings.CSRF_TRUSTED_ORIGINS)):
         return True
     # Joined as Django's ASGI request joins repeated headers (the first value counts).
     headers: dict[bytes, bytes] = {}
