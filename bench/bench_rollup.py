@@ -335,9 +335,9 @@ def explain(conn: object, sql: str) -> list[str]:
 
 
 def alert_cost(conn: object, ids: list[int], last: datetime) -> None:
-    """The SQL that apps.telemetry.services.evaluate_alerts() runs for a set of sensors (the MQTT worker every
-    few seconds, HTTP ingest after every request), for these sensors, as if it arrived one minute after their last reading: each rule's window query
-    (1 min rollups) and each headline property's anomaly query (15 min and 1 h rollups). Timed once each,
+    """The SQL that apps.telemetry.services.evaluate_alerts() runs for a set of sensors (the ingest worker's
+    upkeep every few seconds, for MQTT and HTTP ingest alike), for these sensors, as if it arrived one minute
+    after their last reading: each rule's window query (1 min rollups) and each headline property's anomaly query (15 min and 1 h rollups). Timed once each,
     EXPLAIN ANALYZE in bench/out/rollup_alert_explain.txt."""
     import psycopg
 
@@ -375,8 +375,8 @@ def alert_cost(conn: object, ids: list[int], last: datetime) -> None:
         params = {"property": prop, "ids": ids, "days": services.ANOMALY_DAYS}
         queries.append((f"anomaly query, {prop}", services._ANOMALY_SQL, params))
     print(
-        f"\nWhat this history costs ingest: the SQL evaluate_alerts() runs for a set of sensors (the MQTT worker: "
-        f"every 5 s for the sensors seen since; HTTP ingest: after every request), here for these {len(ids):,} "
+        f"\nWhat this history costs ingest: the SQL evaluate_alerts() runs for a set of sensors (the ingest "
+        f"worker's upkeep, every 5 s for the sensors folded since, MQTT and HTTP alike), here for these {len(ids):,} "
         "sensors one minute after their last reading (apps/telemetry/services.py):"
     )
     conn.execute("SET statement_timeout = '180s'")  # type: ignore[attr-defined]
