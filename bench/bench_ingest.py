@@ -247,6 +247,7 @@ class Cleaner:
 
     def __init__(self, conn: object, ids: list[int], partitions: list[str]) -> None:
         self.conn, self.ids, self.partitions = conn, ids, partitions
+        self.others = 0
 
     def sql(self) -> str:
         return (
@@ -279,6 +280,11 @@ class Cleaner:
         c.execute("DELETE FROM telemetry_alert WHERE sensor_id = ANY(%s)", [self.ids])  # type: ignore[attr-defined]
         c.execute("DELETE FROM telemetry_quarantinedreading WHERE sensor_code LIKE %s", [PREFIX + "-%"])  # type: ignore[attr-defined]
         c.execute("VACUUM telemetry_rollup, telemetry_latest")  # type: ignore[attr-defined]
+        # Other benchmarks' rows in the same partitions (bench_public's meters): counted now, taken off count().
+        self.others = self._total()
+
+    def _total(self) -> int:
+        return sum(self.conn.execute(f"SELECT count(*) FROM {p}").fetchone()[0] for p in self.partitions)  # type: ignore[attr-defined]
 
     def pending(self) -> int:
         """Readings stored but not yet folded into the rollups."""
@@ -289,7 +295,8 @@ class Cleaner:
         )
 
     def count(self) -> int:
-        return sum(self.conn.execute(f"SELECT count(*) FROM {p}").fetchone()[0] for p in self.partitions)  # type: ignore[attr-defined]
+        """This benchmark's rows in its partitions (a count(*) of the partitions minus the others' rows)."""
+        return self._total() - self.others
 
 
 # ------------------------------------------------------------------------------------------------- broker
@@ -403,7 +410,9 @@ def poll_until(cleaner: Cleaner, conn: object, n: int, interval: float, deadline
     """(time, rows) every `interval` until n rows are there or the deadline (time.time()) passes."""
     samples: list[tuple[float, int]] = []
     while True:
-        count = sum(conn.execute(f"SELECT count(*) FROM {p}").fetchone()[0] for p in cleaner.partitions)  # type: ignore[attr-defined]
+        count = (
+            sum(conn.execute(f"SELECT count(*) FROM {p}").fetchone()[0] for p in cleaner.partitions) - cleaner.others
+        )  # type: ignore[attr-defined]
         now = time.time()
         samples.append((now, count))
         if count >= n or now > deadline:
