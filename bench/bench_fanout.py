@@ -10,7 +10,9 @@ publisher process calls apps.streaming.publish.publish("telemetry.readings", "re
 per second (Redis channel layer, as the ingest worker does after each commit); each call carries 10 items
 {"sensor", "kind", "lon", "lat", "time", "values", "sent"} where `sent` is time.time() at the call.
 Baseline: a plain Python server (websockets 17 asyncio server on uvloop, same event loop as uvicorn) that
-answers the same subscribe with subscribed + an empty snapshot and every 0.1 s broadcasts (websockets
+answers the same subscribe with subscribed + the same snapshot items ours sends (captured over one socket
+before the rounds: the newest reading of every sensor in citytwin_bench, so opening costs both the same
+bytes whatever the database holds) and every 0.1 s broadcasts (websockets
 .broadcast) an update of the same shape ({"type": "update", "id", "topic", "seq", "items"}, 10 items with
 `sent` = time.time() at broadcast) to every subscribed client.
 Clients: P processes (default 2 x 500 connections, asyncio + websockets, uvloop) record for every update
@@ -39,6 +41,7 @@ import benchlib as bl
 # Publishes (and broadcasts) per second; the parent passes --rate to its children through the environment.
 RATE = int(os.environ.get("BENCH_FANOUT_RATE", "10"))
 ITEMS = 10  # items per message
+SNAPSHOT_FILE = bl.OUT / "fanout_snapshot.json"  # ours' snapshot, sent by the baseline too (same work per socket)
 USERNAME = "bench-fanout-operator"
 
 
@@ -167,6 +170,16 @@ def child_baseline(args: argparse.Namespace) -> None:
     from websockets.asyncio.server import broadcast, serve
 
     subscribed: set = set()
+    # The snapshot ours sends for the same subscription (the parent captured it): same bytes to send.
+    snapshot_items = json.loads(SNAPSHOT_FILE.read_text()) if SNAPSHOT_FILE.exists() else []
+    snapshots: dict[object, str] = {}  # encoded once per subscription id, as ours encodes a snapshot once
+
+    def snapshot(sid: object) -> str:
+        text = snapshots.get(sid)
+        if text is None:
+            body = {"type": "snapshot", "id": sid, "topic": "readings", "seq": 0, "items": snapshot_items}
+            text = snapshots[sid] = json.dumps(body, separators=(",", ":"))
+        return text
 
     async def handler(ws: object) -> None:
         try:
@@ -175,9 +188,7 @@ def child_baseline(args: argparse.Namespace) -> None:
                 if msg.get("action") == "subscribe":
                     sid = msg.get("id")
                     await ws.send(json.dumps({"type": "subscribed", "id": sid, "topic": "readings"}))  # type: ignore[attr-defined]
-                    await ws.send(
-                        json.dumps({"type": "snapshot", "id": sid, "topic": "readings", "seq": 0, "items": []})
-                    )  # type: ignore[attr-defined]
+                    await ws.send(snapshot(sid))  # type: ignore[attr-defined]
                     subscribed.add(ws)
         finally:
             subscribed.discard(ws)
@@ -376,6 +387,21 @@ def run_ours(server: bl.Server, session: str, args: argparse.Namespace) -> dict:
     return res
 
 
+def capture_snapshot(server: bl.Server, session: str) -> list:
+    """The items of the snapshot ours answers the clients' subscription with, read over one socket."""
+    from websockets.sync.client import connect
+
+    headers = {"Origin": f"http://127.0.0.1:{server.port}", "Cookie": f"sessionid={session}"}
+    with connect(f"ws://127.0.0.1:{server.port}/ws/", additional_headers=headers, max_size=None) as ws:
+        ws.send(json.dumps({"action": "subscribe", "id": "s1", "topic": "readings", "params": {}}))
+        while True:
+            msg = json.loads(ws.recv(timeout=60))
+            if msg.get("type") == "snapshot":
+                return list(msg.get("items", []))
+            if msg.get("type") == "error":
+                raise SystemExit(f"subscribe refused: {msg}")
+
+
 def main() -> None:
     global RATE
     if len(sys.argv) > 1 and sys.argv[1] in ("clients", "baseline-server", "publisher"):
@@ -464,6 +490,13 @@ def main() -> None:
     ]
     ours_rows, base_rows = [], []
     with server:
+        items = capture_snapshot(server, session)
+        SNAPSHOT_FILE.write_text(json.dumps(items, separators=(",", ":")))
+        print(
+            f"ours' snapshot for this subscription: {len(items):,} items, {SNAPSHOT_FILE.stat().st_size:,} bytes "
+            f"(the newest reading of every sensor in citytwin_bench); the baseline sends the same items "
+            f"({SNAPSHOT_FILE})"
+        )
         print("\nCommands:")
         print(
             f"  ours:     server above with CITYTWIN_STREAM_INTERVAL_S={1 / RATE}; publisher "
