@@ -165,27 +165,35 @@ def run_pass(
                 p.stop()
             if not drain:
                 stats = [last_json(p, {"published": 0, "acked": 0, "t0": t_start, "t1": time.time()}) for p in pubs]
-            t_stored = time.time()
-            while cleaner.pending() and time.time() - t_stored < 120:  # type: ignore[attr-defined]
-                time.sleep(0.05)
-            fold_lag = time.time() - t_stored
+            fold_lag = wait_for_fold(cleaner)
         finally:
             for s in subs:
                 s.stop()
     res = commit_rate(samples)
+    res.update(publish_totals(stats, n, res["stored"]))
+    res.update({"fold_lag": fold_lag, "killed_at": killed})
+    return res
+
+
+def wait_for_fold(cleaner: object, limit: float = 120) -> float:
+    """Seconds until the stored readings are all folded into the rollups (the worker folds every second)."""
+    t_stored = time.time()
+    while cleaner.pending() and time.time() - t_stored < limit:  # type: ignore[attr-defined]
+        time.sleep(0.05)
+    return time.time() - t_stored
+
+
+def publish_totals(stats: list[dict], n: int, stored: int) -> dict:
+    """What the publishers reported (their last JSON lines), summed: published, acked, the broker's rate."""
     acked = sum(st["acked"] for st in stats)
     pub_secs = max(st["t1"] for st in stats) - min(st["t0"] for st in stats)
-    res.update(
-        {
-            "n": n,
-            "complete": res["stored"] >= n,
-            "acked": acked,
-            "publish_rate": acked / pub_secs if pub_secs > 0 else float("nan"),
-            "fold_lag": fold_lag,
-            "killed_at": killed,
-        }
-    )
-    return res
+    return {
+        "n": n,
+        "complete": stored >= n,
+        "published": sum(st["published"] for st in stats),
+        "acked": acked,
+        "publish_rate": acked / pub_secs if pub_secs > 0 else float("nan"),
+    }
 
 
 def pass_text(m: dict) -> str:

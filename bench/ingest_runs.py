@@ -118,23 +118,14 @@ def run_mqtt(
                 for pub in pubs:
                     pub.stop()
             # The rollups trail the readings (the worker folds its queue every second): wait for them.
-            t_stored = time.time()
-            while cleaner.pending() and time.time() - t_stored < 120:
-                time.sleep(0.05)
-            fold_lag = time.time() - t_stored
+            fold_lag = ip.wait_for_fold(cleaner)
             worker.stop()  # SIGTERM: it finishes the batch in hand and exits (cProfile, if any, writes its file)
             log_tail = worker.log_tail(5)
     stats = [last_json(pub, {"published": 0, "acked": 0, "t0": t_start, "t1": time.time()}) for pub in pubs]
     res = commit_rate(samples)
-    acked = sum(st["acked"] for st in stats)
-    pub_secs = max(st["t1"] for st in stats) - min(st["t0"] for st in stats)
+    res.update(ip.publish_totals(stats, n, res["stored"]))
     res.update(
         {
-            "n": n,
-            "complete": res["stored"] >= n,
-            "published": sum(st["published"] for st in stats),
-            "acked": acked,
-            "publish_rate": acked / pub_secs if pub_secs else float("nan"),
             "per_message": per_message,
             "worker_log": log_tail,
             "fold_lag": fold_lag,
@@ -175,10 +166,7 @@ def run_http(
             wait_worker_ready(conn, broker.port, worker)
             cleaner()
             res = _http_clients(cleaner, port, token, batches, clients, max_seconds)
-            t_answered = time.time()
-            while cleaner.pending() and time.time() - t_answered < 120:
-                time.sleep(0.05)
-            res["fold_lag"] = time.time() - t_answered
+            res["fold_lag"] = ip.wait_for_fold(cleaner)  # from the last answer
             worker.stop()
     return res
 
